@@ -1,0 +1,243 @@
+//! Where the access and refresh tokens live between commands: the OS keyring (service
+//! `epiccrm-cli`) or a file readable only by its owner. `EPICCRM_TOKEN_STORE` picks one;
+//! `auto` uses the file when one is already there, else tries the keyring and falls back to
+//! the file. On Linux the keyring is the Secret Service (GNOME Keyring, KWallet), which keeps
+//! secrets on disk across reboots; kernel keyrings (keyutils) do not, so they are not used.
+//! Every keyring call runs on its own thread and is abandoned after `KEYRING_TIMEOUT`, so a
+//! locked or absent keyring never hangs the CLI.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Settings, TokenStoreKind};
+use crate::error::{Error, Result};
+
+pub const KEYRING_SERVICE: &str = "epiccrm-cli";
+const KEYRING_USER: &str = "session";
+const KEYRING_TIMEOUT: Duration = Duration::from_secs(2);
+const FILE_NAME: &str = "tokens.json";
+
+/// The pair of tokens of one login. `Debug` shows neither.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Tokens {
+    pub access: String,
+    pub refresh: String,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tokens(<redacted>)")
+    }
+}
+
+pub struct TokenStore {
+    kind: TokenStoreKind,
+    dir: PathBuf,
+}
+
+fn garbage() -> Error {
+    Error::unauthenticated("the stored session is unreadable").with_hint("run `epicevents login`")
+}
+
+impl TokenStore {
+    pub fn new(settings: &Settings) -> Result<Self> {
+        let dir = directories::ProjectDirs::from("", "", "epiccrm")
+            .map(|d| d.config_dir().to_path_buf())
+            .ok_or_else(|| {
+                Error::unavailable("cannot find a home directory for the token file (set HOME)")
+            })?;
+        Ok(TokenStore { kind: settings.token_store, dir })
+    }
+
+    pub fn file_path(&self) -> PathBuf {
+        self.dir.join(FILE_NAME)
+    }
+
+    pub fn load(&self) -> Result<Option<Tokens>> {
+        let raw = match self.kind {
+            TokenStoreKind::File => self.read_file()?,
+            TokenStoreKind::Keyring => keyring::get()?,
+            TokenStoreKind::Auto => match self.read_file()? {
+                Some(raw) => Some(raw),
+                None => keyring::get().unwrap_or(None),
+            },
+        };
+        match raw {
+            None => Ok(None),
+            Some(raw) => serde_json::from_str(&raw).map(Some).map_err(|_| garbage()),
+        }
+    }
+
+    pub fn save(&self, tokens: &Tokens) -> Result<()> {
+        let raw = serde_json::to_string(tokens)
+            .map_err(|e| Error::internal("could not encode the session", e))?;
+        match self.kind {
+            TokenStoreKind::File => self.write_file(&raw),
+            TokenStoreKind::Keyring => keyring::set(&raw),
+            TokenStoreKind::Auto => match keyring::set(&raw) {
+                Ok(()) => self.remove_file(),
+                Err(e) => {
+                    tracing::debug!("keyring unavailable, using the token file: {e}");
+                    self.write_file(&raw)
+                }
+            },
+        }
+    }
+
+    pub fn clear(&self) -> Result<()> {
+        match self.kind {
+            TokenStoreKind::File => self.remove_file(),
+            TokenStoreKind::Keyring => keyring::delete(),
+            TokenStoreKind::Auto => {
+                let _ = keyring::delete();
+                self.remove_file()
+            }
+        }
+    }
+
+    /// An exclusive lock on this user's session, held while the returned file is open:
+    /// concurrent commands refresh one at a time instead of racing to rotate one token.
+    pub fn lock(&self) -> Result<File> {
+        self.ensure_dir()?;
+        let f = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(self.dir.join("session.lock"))
+            .map_err(|e| Error::internal("cannot open the session lock file", e))?;
+        f.lock().map_err(|e| Error::internal("cannot lock the session", e))?;
+        Ok(f)
+    }
+
+    fn ensure_dir(&self) -> Result<()> {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)
+            .map_err(|e| Error::internal("cannot create the token directory", e))
+    }
+
+    fn read_file(&self) -> Result<Option<String>> {
+        let path = self.file_path();
+        let f = match OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                return Err(Error::unauthenticated(format!(
+                    "the token file {} is a symbolic link; refusing to follow it",
+                    path.display()
+                ))
+                .with_hint("remove it and run `epicevents login`"));
+            }
+            Err(e) => return Err(Error::internal("cannot read the token file", e)),
+        };
+        let meta = f.metadata().map_err(|e| Error::internal("cannot read the token file", e))?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            eprintln!(
+                "warning: {} was readable by others; its mode is now 0600 (log in again if you \
+                 think it leaked)",
+                path.display()
+            );
+            f.set_permissions(fs::Permissions::from_mode(0o600))
+                .map_err(|e| Error::internal("cannot fix the token file's mode", e))?;
+        }
+        let mut s = String::new();
+        if f.take(64 * 1024).read_to_string(&mut s).is_err() {
+            return Err(garbage());
+        }
+        Ok(Some(s))
+    }
+
+    fn write_file(&self, raw: &str) -> Result<()> {
+        self.ensure_dir()?;
+        let tmp = self.dir.join(format!(".{FILE_NAME}.{}", std::process::id()));
+        let write = |path: &Path| -> std::io::Result<()> {
+            let _ = fs::remove_file(path);
+            // created 0600 from the start: no window in which another user could open it
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(path)?;
+            f.write_all(raw.as_bytes())?;
+            f.sync_all()
+        };
+        write(&tmp).and_then(|()| fs::rename(&tmp, self.file_path())).map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            Error::internal("cannot write the token file", e)
+        })
+    }
+
+    fn remove_file(&self) -> Result<()> {
+        match fs::remove_file(self.file_path()) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::internal("cannot remove the token file", e)),
+        }
+    }
+}
+
+/// The OS keyring, each call bounded in time.
+mod keyring {
+    use super::*;
+
+    fn with_timeout<T: Send + 'static>(
+        f: impl FnOnce() -> std::result::Result<T, keyring_core::Error> + Send + 'static,
+    ) -> Result<T> {
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("keyring".into())
+            .spawn(move || {
+                let _ = tx.send(f());
+            })
+            .map_err(|e| Error::internal("cannot start the keyring thread", e))?;
+        match rx.recv_timeout(KEYRING_TIMEOUT) {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(Error::unavailable(format!("the OS keyring failed: {e}"))
+                .with_hint("set EPICCRM_TOKEN_STORE=file to keep tokens in a file")),
+            Err(_) => Err(Error::unavailable("the OS keyring did not answer in time")
+                .with_hint("set EPICCRM_TOKEN_STORE=file to keep tokens in a file")),
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn entry() -> std::result::Result<keyring_core::Entry, keyring_core::Error> {
+        let store: std::sync::Arc<keyring_core::CredentialStore> =
+            zbus_secret_service_keyring_store::Store::new()?;
+        keyring_core::Entry::new_in_store(&store, KEYRING_SERVICE, KEYRING_USER)
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn entry() -> std::result::Result<keyring_core::Entry, keyring_core::Error> {
+        Err(keyring_core::Error::NoDefaultStore)
+    }
+
+    pub fn get() -> Result<Option<String>> {
+        with_timeout(|| match entry()?.get_password() {
+            Ok(s) => Ok(Some(s)),
+            Err(keyring_core::Error::NoEntry) => Ok(None),
+            Err(e) => Err(e),
+        })
+    }
+
+    pub fn set(raw: &str) -> Result<()> {
+        let raw = raw.to_owned();
+        with_timeout(move || entry()?.set_password(&raw))
+    }
+
+    pub fn delete() -> Result<()> {
+        with_timeout(|| match entry()?.delete_credential() {
+            Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
+            Err(e) => Err(e),
+        })
+    }
+}

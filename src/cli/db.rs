@@ -1,0 +1,105 @@
+//! `db migrate`, `db status`, `db stop`: the operator's commands, no session needed.
+
+use clap::Subcommand;
+use serde_json::json;
+
+use super::Context;
+use crate::db::{self, MIGRATOR};
+use crate::embedded::Embedded;
+use crate::error::Result;
+
+#[derive(Debug, Subcommand)]
+pub enum DbCmd {
+    /// Apply the pending migrations (safe to run again)
+    Migrate,
+    /// Show where the database is and which migrations are applied
+    Status,
+    /// Stop the local zero-config PostgreSQL server (when DATABASE_URL is not set)
+    Stop,
+}
+
+impl DbCmd {
+    pub async fn run(self, ctx: &mut Context) -> Result<()> {
+        match self {
+            DbCmd::Migrate => {
+                let n = db::migrate(ctx.db_unchecked().await?).await?;
+                let total = MIGRATOR.iter().count();
+                let human = if n == 0 {
+                    format!("The schema is up to date ({total} migrations).")
+                } else {
+                    format!("Applied {n} migration(s); the schema is up to date.")
+                };
+                ctx.out.done(&human, json!({ "applied": n, "total": total }))
+            }
+            DbCmd::Status => status(ctx).await,
+            DbCmd::Stop => {
+                if ctx.settings.database_url.is_some() {
+                    return ctx.out.done(
+                        "DATABASE_URL is set: there is no local server to stop.",
+                        json!({ "stopped": false }),
+                    );
+                }
+                let stopped = Embedded::new(&ctx.settings)?.stop()?;
+                let human = if stopped {
+                    "Stopped the local PostgreSQL server."
+                } else {
+                    "The local PostgreSQL server was not running."
+                };
+                ctx.out.done(human, json!({ "stopped": stopped }))
+            }
+        }
+    }
+}
+
+async fn status(ctx: &mut Context) -> Result<()> {
+    let (location, running) = match &ctx.settings.database_url {
+        Some(url) => (url.redacted(), None),
+        None => {
+            let e = Embedded::new(&ctx.settings)?;
+            (
+                format!("local cluster in {}", e.cluster().root().display()),
+                Some(e.cluster().is_running()),
+            )
+        }
+    };
+    let applied = if running == Some(false) {
+        None
+    } else {
+        Some(db::applied_versions(ctx.db_unchecked().await?).await?)
+    };
+    let migrations: Vec<_> = MIGRATOR
+        .iter()
+        .map(|m| {
+            let done = applied.as_ref().is_some_and(|a| a.contains(&m.version));
+            json!({ "version": m.version, "description": m.description, "applied": done })
+        })
+        .collect();
+    let pending = migrations.iter().filter(|m| m["applied"] == false).count();
+    if ctx.out.json {
+        return ctx.out.done(
+            "",
+            json!({ "database": location, "running": running.unwrap_or(true),
+                    "migrations": migrations, "pending": pending }),
+        );
+    }
+    let mut s = format!("database: {location}\n");
+    if let Some(r) = running {
+        s.push_str(&format!("server:   {}\n", if r { "running" } else { "stopped" }));
+    }
+    match applied {
+        None => s.push_str("schema:   unknown (server stopped; any command starts it)\n"),
+        Some(_) if pending == 0 => s.push_str("schema:   up to date\n"),
+        Some(_) => s.push_str(&format!(
+            "schema:   {pending} migration(s) pending: run `epicevents db migrate`\n"
+        )),
+    }
+    for m in &migrations {
+        s.push_str(&format!(
+            "  {} {} {}\n",
+            if m["applied"] == true { "[x]" } else { "[ ]" },
+            m["version"],
+            m["description"].as_str().unwrap_or_default()
+        ));
+    }
+    crate::output::emit(&s)
+}

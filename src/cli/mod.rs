@@ -1,0 +1,169 @@
+//! The command line: one module per command group, each with its clap type and a `run`.
+//! The context (settings, connection, token store, current employee) is built here, once,
+//! above the dispatch, and only as far as the command needs it.
+
+mod auth;
+mod db;
+mod employee;
+pub mod input;
+
+use clap::{Parser, Subcommand};
+use sqlx::PgConnection;
+
+use crate::auth::guard::{self, Actor};
+use crate::auth::jwt::Jwt;
+use crate::auth::store::TokenStore;
+use crate::config::Settings;
+use crate::embedded::Embedded;
+use crate::error::{Error, Result};
+use crate::output::Output;
+
+const AFTER_HELP: &str = "\
+Examples:
+  epicevents create-employee Ada Lovelace ada@example.com - MANAGEMENT
+  epicevents login ada@example.com
+  epicevents whoami
+  epicevents client list --search acme
+  epicevents --json contract list --unpaid
+
+Exit codes: 0 ok, 1 internal error, 2 usage or invalid input, 3 not authenticated,
+4 forbidden, 5 not found, 6 conflict, 7 database unavailable or not migrated.";
+
+/// Epic Events CRM: employees, clients, contracts and events, from a terminal.
+#[derive(Debug, Parser)]
+#[command(name = "epicevents", version, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    /// Print machine-readable JSON on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Log more to stderr (-v debug, -vv trace); RUST_LOG also works
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Log in and keep a session (password prompted, or read from stdin)
+    #[command(after_help = "Examples:\n  epicevents login ada@example.com\n  \
+                            echo \"$PASSWORD\" | epicevents login ada@example.com")]
+    Login(auth::Login),
+    /// Show who is logged in
+    Whoami,
+    /// Exchange the refresh token for a new pair of tokens
+    RefreshToken,
+    /// End the session here and on the server
+    Logout,
+    /// Create an employee (no session needed for the very first, MANAGEMENT, account)
+    #[command(
+        after_help = "Examples:\n  epicevents create-employee Ada Lovelace ada@example.com - MANAGEMENT\n  \
+                            printf 'S3cret-pass\\n' | epicevents create-employee Bob Sale bob@example.com - SALES"
+    )]
+    CreateEmployee(employee::NewEmployeeArgs),
+    /// Check that the logged-in employee is a manager
+    ManagementOnly,
+    /// Employees: list, show, create, update, set-password, deactivate, reactivate, delete
+    #[command(subcommand, visible_alias = "employees")]
+    Employee(employee::EmployeeCmd),
+    /// Database maintenance: migrate, status, stop (no session needed)
+    #[command(subcommand)]
+    Db(db::DbCmd),
+}
+
+impl Cli {
+    pub async fn run(self) -> Result<()> {
+        let settings = Settings::load()?;
+        let mut ctx = Context::new(settings, Output::new(self.json));
+        match self.command {
+            Command::Login(c) => c.run(&mut ctx).await,
+            Command::Whoami => auth::whoami(&mut ctx).await,
+            Command::RefreshToken => auth::refresh(&mut ctx).await,
+            Command::Logout => auth::logout(&mut ctx).await,
+            Command::CreateEmployee(c) => employee::create_employee(c, &mut ctx).await,
+            Command::ManagementOnly => auth::management_only(&mut ctx).await,
+            Command::Employee(c) => c.run(&mut ctx).await,
+            Command::Db(c) => c.run(&mut ctx).await,
+        }
+    }
+}
+
+/// What a command may need, each part made on first use.
+pub struct Context {
+    pub settings: Settings,
+    pub out: Output,
+    conn: Option<PgConnection>,
+    embedded: Option<Embedded>,
+}
+
+impl Context {
+    pub fn new(settings: Settings, out: Output) -> Self {
+        Context { settings, out, conn: None, embedded: None }
+    }
+
+    fn embedded(&mut self) -> Result<&Embedded> {
+        if self.embedded.is_none() {
+            self.embedded = Some(Embedded::new(&self.settings)?);
+        }
+        self.embedded.as_ref().ok_or_else(|| Error::unavailable("BUG: no embedded database"))
+    }
+
+    /// A connection to a database whose schema is current (exit 7 otherwise).
+    pub async fn db(&mut self) -> Result<&mut PgConnection> {
+        if self.conn.is_none() {
+            let conn = match &self.settings.database_url {
+                Some(url) => {
+                    let mut conn = crate::db::connect(&crate::db::options_from_url(url)?).await?;
+                    crate::db::check_schema(&mut conn).await?;
+                    conn
+                }
+                None => self.embedded()?.connect().await?,
+            };
+            self.conn = Some(conn);
+        }
+        self.conn.as_mut().ok_or_else(|| Error::unavailable("BUG: no connection"))
+    }
+
+    /// A connection whatever the schema's state (for `db migrate` and `db status`).
+    pub async fn db_unchecked(&mut self) -> Result<&mut PgConnection> {
+        if self.conn.is_none() {
+            let options = match &self.settings.database_url {
+                Some(url) => crate::db::options_from_url(url)?,
+                None => {
+                    let e = self.embedded()?;
+                    e.ensure_running().await?;
+                    e.options()
+                }
+            };
+            self.conn = Some(crate::db::connect(&options).await?);
+        }
+        self.conn.as_mut().ok_or_else(|| Error::unavailable("BUG: no connection"))
+    }
+
+    pub fn jwt(&mut self) -> Result<Jwt> {
+        let secret = match (&self.settings.jwt_secret, &self.settings.database_url) {
+            (Some(s), _) => s.clone(),
+            (None, None) => self.embedded()?.jwt_secret()?,
+            (None, Some(_)) => {
+                return Err(Error::unavailable("EPICCRM_JWT_SECRET is not set").with_hint(
+                    "set it to a random string of at least 32 bytes, e.g. `openssl rand -hex 32`",
+                ));
+            }
+        };
+        Ok(Jwt::new(secret, &self.settings))
+    }
+
+    pub fn store(&self) -> Result<TokenStore> {
+        TokenStore::new(&self.settings)
+    }
+
+    /// The logged-in, active employee (exit 3 otherwise).
+    pub async fn actor(&mut self) -> Result<Actor> {
+        let jwt = self.jwt()?;
+        let store = self.store()?;
+        let conn = self.db().await?;
+        guard::authenticate(conn, &jwt, &store).await
+    }
+}

@@ -1,0 +1,90 @@
+//! Points in time as typed on the command line (RFC 3339, or `YYYY-MM-DD HH:MM` in the
+//! local zone from `TZ`), and event periods whose start comes before their end.
+
+use chrono::{DateTime, Local, LocalResult, NaiveDateTime, TimeZone, Utc};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(DateTime<Utc>);
+
+impl Timestamp {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let s = input.trim();
+        if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+            return Ok(Timestamp(t.with_timezone(&Utc)));
+        }
+        for fmt in ["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"] {
+            if let Ok(naive) = NaiveDateTime::parse_from_str(s, fmt) {
+                return match Local.from_local_datetime(&naive) {
+                    LocalResult::Single(t) => Ok(Timestamp(t.with_timezone(&Utc))),
+                    // a time that occurs twice (clocks going back): take the first
+                    LocalResult::Ambiguous(t, _) => Ok(Timestamp(t.with_timezone(&Utc))),
+                    LocalResult::None => {
+                        Err(format!("{s:?} does not exist in the local time zone (clock change)"))
+                    }
+                };
+            }
+        }
+        Err(format!(
+            "invalid date {s:?} (expected RFC 3339 such as 2026-06-04T14:00:00+02:00, or \
+             YYYY-MM-DD HH:MM in local time)"
+        ))
+    }
+
+    pub fn utc(self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
+/// A start strictly before an end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventPeriod {
+    start: Timestamp,
+    end: Timestamp,
+}
+
+impl EventPeriod {
+    pub fn new(start: Timestamp, end: Timestamp) -> Result<Self, String> {
+        if start >= end {
+            return Err("the event must end after it starts".into());
+        }
+        Ok(EventPeriod { start, end })
+    }
+    pub fn start(self) -> DateTime<Utc> {
+        self.start.0
+    }
+    pub fn end(self) -> DateTime<Utc> {
+        self.end.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_rfc3339_with_offset() {
+        let t = Timestamp::parse("2026-06-04T14:00:00+02:00").unwrap();
+        assert_eq!(t.utc().to_rfc3339(), "2026-06-04T12:00:00+00:00");
+    }
+
+    #[test]
+    fn parses_local_minutes() {
+        assert!(Timestamp::parse("2026-06-04 14:00").is_ok());
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        for bad in ["", "tomorrow", "2026-13-01 10:00", "2026-02-30 10:00", "2026-06-04"] {
+            assert!(Timestamp::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn period_needs_start_before_end() {
+        let a = Timestamp::parse("2026-06-04T10:00:00Z").unwrap();
+        let b = Timestamp::parse("2026-06-04T12:00:00Z").unwrap();
+        assert!(EventPeriod::new(a, b).is_ok());
+        assert!(EventPeriod::new(b, a).is_err());
+        assert!(EventPeriod::new(a, a).is_err());
+    }
+}

@@ -1,0 +1,137 @@
+//! The one error type that reaches `main`: a kind that knows its exit code (spec §6), a
+//! one-line message for the user, an optional hint, and a cause chain kept for the log only.
+
+use std::fmt;
+
+/// What went wrong, as far as the exit code is concerned (spec §6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// 1: a bug or an unexpected failure.
+    Internal,
+    /// 2: usage or invalid input.
+    Usage,
+    /// 3: not authenticated.
+    Unauthenticated,
+    /// 4: role or ownership does not allow it.
+    Forbidden,
+    /// 5: no such row.
+    NotFound,
+    /// 6: conflict with the current state.
+    Conflict,
+    /// 7: database unavailable, misconfigured, or schema not migrated.
+    Unavailable,
+}
+
+impl Kind {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Kind::Internal => 1,
+            Kind::Usage => 2,
+            Kind::Unauthenticated => 3,
+            Kind::Forbidden => 4,
+            Kind::NotFound => 5,
+            Kind::Conflict => 6,
+            Kind::Unavailable => 7,
+        }
+    }
+}
+
+/// An error for the user. Its `Display` is the one line printed after `error: `; the
+/// `source` chain is only logged (`-v`, `RUST_LOG`), since it may hold SQL or paths.
+pub struct Error {
+    kind: Kind,
+    message: String,
+    hint: Option<String>,
+    source: Option<anyhow::Error>,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(kind: Kind, message: impl Into<String>) -> Self {
+        Error { kind, message: message.into(), hint: None, source: None }
+    }
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new(Kind::Usage, message)
+    }
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(Kind::Unauthenticated, message)
+    }
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(Kind::Forbidden, message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(Kind::NotFound, message)
+    }
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(Kind::Conflict, message)
+    }
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(Kind::Unavailable, message)
+    }
+    /// An unexpected failure: the user sees `message`, the log gets the cause.
+    pub fn internal(message: impl Into<String>, cause: impl Into<anyhow::Error>) -> Self {
+        Self::new(Kind::Internal, message).with_source(cause)
+    }
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+    pub fn with_source(mut self, cause: impl Into<anyhow::Error>) -> Self {
+        self.source = Some(cause.into());
+        self
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+    pub fn exit_code(&self) -> u8 {
+        self.kind.exit_code()
+    }
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+    pub fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+    pub fn cause(&self) -> Option<&anyhow::Error> {
+        self.source.as_ref()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Debug for Error {
+    // The cause is summarised by its top-level message only: a full `{:?}` of a driver
+    // error could print connection parameters.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.kind)
+            .field("message", &self.message)
+            .field("hint", &self.hint)
+            .field("cause", &self.source.as_ref().map(|e| e.to_string()))
+            .finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_ref().map(|e| e.as_ref() as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(err: sqlx::Error) -> Self {
+        crate::repo::map_db_error(err)
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(err: std::io::Error) -> Self {
+        Error::internal("input/output error", err)
+    }
+}

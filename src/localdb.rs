@@ -1,0 +1,312 @@
+//! A PostgreSQL cluster of our own, made with the server binaries installed on the machine:
+//! the zero-config database (spec §9) and the test suite's throwaway server.
+//!
+//! PostgreSQL refuses to run as root; when we are root the server runs as the `postgres`
+//! system account, which then owns the cluster's files.
+
+use std::ffi::OsString;
+use std::fs;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use sqlx::postgres::PgConnectOptions;
+
+use crate::error::{Error, Result};
+
+/// The port number in the socket's name; with no TCP listener it cannot collide.
+pub const SOCKET_PORT: u16 = 5432;
+
+/// An account the server runs as, when we cannot run it as ourselves.
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl Account {
+    /// Looks an account up in `/etc/passwd`.
+    pub fn lookup(name: &str) -> Option<Account> {
+        let passwd = fs::read_to_string("/etc/passwd").ok()?;
+        passwd.lines().find_map(|line| {
+            let f: Vec<&str> = line.split(':').collect();
+            if f.len() < 4 || f[0] != name {
+                return None;
+            }
+            Some(Account {
+                name: name.to_owned(),
+                uid: f[2].parse().ok()?,
+                gid: f[3].parse().ok()?,
+            })
+        })
+    }
+}
+
+pub fn running_as_root() -> bool {
+    geteuid() == 0
+}
+
+#[allow(unsafe_code)]
+fn geteuid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Finds a directory holding `initdb`, `pg_ctl` and `postgres`: `PATH`, then
+/// `pg_config --bindir`, then the usual install locations (newest version first).
+pub fn find_bin_dir() -> Option<PathBuf> {
+    let has_all = |d: &Path| ["initdb", "pg_ctl", "postgres"].iter().all(|b| d.join(b).is_file());
+    if let Some(path) = std::env::var_os("PATH")
+        && let Some(d) = std::env::split_paths(&path).find(|d| has_all(d))
+    {
+        return Some(d);
+    }
+    if let Ok(out) = Command::new("pg_config").arg("--bindir").stderr(Stdio::null()).output() {
+        let d = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if out.status.success() && has_all(&d) {
+            return Some(d);
+        }
+    }
+    let mut candidates: Vec<(u32, PathBuf)> = Vec::new();
+    for base in ["/usr/lib/postgresql", "/usr/local/opt", "/opt/homebrew/opt"] {
+        if let Ok(entries) = fs::read_dir(base) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let version: u32 = name
+                    .trim_start_matches("postgresql@")
+                    .trim_start_matches("postgresql")
+                    .parse()
+                    .unwrap_or(0);
+                let bin = e.path().join("bin");
+                if has_all(&bin) {
+                    candidates.push((version, bin));
+                }
+            }
+        }
+    }
+    for fixed in ["/usr/local/pgsql/bin", "/usr/pgsql/bin"] {
+        if has_all(Path::new(fixed)) {
+            candidates.push((0, PathBuf::from(fixed)));
+        }
+    }
+    candidates.sort();
+    candidates.pop().map(|(_, p)| p)
+}
+
+/// A cluster living in `root`: `pgdata/`, the socket directory `run/` and `postgres.log`.
+#[derive(Clone, Debug)]
+pub struct Cluster {
+    root: PathBuf,
+    bin_dir: PathBuf,
+    run_as: Option<Account>,
+    /// Trade durability for speed (no fsync): for test servers only.
+    throwaway: bool,
+}
+
+fn unavailable(msg: impl Into<String>) -> Error {
+    Error::unavailable(msg)
+}
+
+impl Cluster {
+    /// `root` must be a directory the server's account can reach.
+    pub fn new(root: PathBuf) -> Result<Self> {
+        let bin_dir = find_bin_dir().ok_or_else(|| {
+            unavailable("no PostgreSQL server binaries found (initdb, pg_ctl, postgres)").with_hint(
+                "install PostgreSQL (e.g. apt-get install postgresql) or set DATABASE_URL",
+            )
+        })?;
+        let run_as = if running_as_root() {
+            Some(Account::lookup("postgres").ok_or_else(|| {
+                unavailable("PostgreSQL refuses to run as root and there is no `postgres` account")
+                    .with_hint("run epicevents as an ordinary user, or set DATABASE_URL")
+            })?)
+        } else {
+            None
+        };
+        Ok(Cluster { root, bin_dir, run_as, throwaway: false })
+    }
+
+    /// A cluster whose data may be lost on a crash (tests): no fsync, faster.
+    pub fn throwaway(root: PathBuf) -> Result<Self> {
+        Ok(Cluster { throwaway: true, ..Self::new(root)? })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+    pub fn pgdata(&self) -> PathBuf {
+        self.root.join("pgdata")
+    }
+    pub fn socket_dir(&self) -> PathBuf {
+        self.root.join("run")
+    }
+    pub fn log_file(&self) -> PathBuf {
+        self.root.join("postgres.log")
+    }
+    pub fn bin_dir(&self) -> &Path {
+        &self.bin_dir
+    }
+
+    pub fn is_initialized(&self) -> bool {
+        self.pgdata().join("PG_VERSION").is_file()
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(self.bin_dir.join(program));
+        cmd.current_dir(&self.root).stdin(Stdio::null());
+        // keep the server's locale and messages independent of the caller's
+        cmd.env("LC_ALL", "C.UTF-8").env_remove("PGDATA").env_remove("PGHOST");
+        if let Some(a) = &self.run_as {
+            cmd.uid(a.uid).gid(a.gid);
+        }
+        cmd
+    }
+
+    fn own(&self, path: &Path) -> Result<()> {
+        if let Some(a) = &self.run_as {
+            std::os::unix::fs::chown(path, Some(a.uid), Some(a.gid))
+                .map_err(|e| Error::internal("cannot hand the database files to `postgres`", e))?;
+        }
+        Ok(())
+    }
+
+    fn make_dir(&self, path: &Path) -> Result<()> {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(path)
+            .map_err(|e| Error::internal(format!("cannot create {}", path.display()), e))?;
+        self.own(path)
+    }
+
+    /// `initdb` with `superuser`; local socket connections are trusted (the socket directory
+    /// is private to the owner), TCP ones need `password` when one is given.
+    pub fn init(&self, superuser: &str, password: Option<&str>) -> Result<()> {
+        self.make_dir(&self.root)?;
+        if self.run_as.is_some() {
+            // the server's account must be able to enter the root directory
+            fs::set_permissions(&self.root, fs::Permissions::from_mode(0o700))?;
+        }
+        self.make_dir(&self.socket_dir())?;
+        let mut cmd = self.command("initdb");
+        cmd.arg("-D").arg(self.pgdata()).args([
+            "-U",
+            superuser,
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "-N",
+            "--auth-local=trust",
+        ]);
+        let pwfile = self.root.join(".pwfile");
+        if let Some(pw) = password {
+            write_private(&pwfile, pw)?;
+            self.own(&pwfile)?;
+            cmd.arg("--auth-host=scram-sha-256").arg(OsString::from("--pwfile")).arg(&pwfile);
+        } else {
+            cmd.arg("--auth-host=reject");
+        }
+        let out = cmd.output().map_err(|e| Error::internal("cannot run initdb", e))?;
+        let _ = fs::remove_file(&pwfile);
+        if !out.status.success() {
+            return Err(unavailable(format!(
+                "initdb failed: {}",
+                String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("no output")
+            )));
+        }
+        Ok(())
+    }
+
+    /// Starts the server: Unix socket only, or also TCP on 127.0.0.1 when `tcp_port` is set.
+    pub fn start(&self, tcp_port: Option<u16>) -> Result<()> {
+        let log = self.log_file();
+        if !log.exists() {
+            write_private(&log, "")?;
+            self.own(&log)?;
+        }
+        let (listen, port) = match tcp_port {
+            Some(p) => ("127.0.0.1", p),
+            None => ("", SOCKET_PORT),
+        };
+        let mut opts = format!(
+            "-k '{}' -c listen_addresses='{listen}' -p {port} -c max_connections=100",
+            self.socket_dir().display()
+        );
+        if self.throwaway {
+            opts.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
+        }
+        let out = self
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(self.pgdata())
+            .arg("-l")
+            .arg(&log)
+            .args(["-w", "-t", "60", "-s", "-o", &opts, "start"])
+            .stdout(Stdio::null())
+            .output()
+            .map_err(|e| Error::internal("cannot run pg_ctl", e))?;
+        if !out.status.success() {
+            let tail = fs::read_to_string(&log).unwrap_or_default();
+            let last = tail.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+            return Err(unavailable(format!("the local PostgreSQL server did not start: {last}"))
+                .with_hint(format!("see {}", log.display())));
+        }
+        Ok(())
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.is_initialized()
+            && self
+                .command("pg_ctl")
+                .arg("-D")
+                .arg(self.pgdata())
+                .arg("status")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+    }
+
+    /// Stops the server (`fast`: sessions are ended, no data is lost).
+    pub fn stop(&self, immediate: bool) -> Result<()> {
+        let mode = if immediate { "immediate" } else { "fast" };
+        let out = self
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(self.pgdata())
+            .args(["-w", "-s", "-m", mode, "stop"])
+            .output()
+            .map_err(|e| Error::internal("cannot run pg_ctl", e))?;
+        if !out.status.success() && self.is_running() {
+            return Err(unavailable("the local PostgreSQL server did not stop"));
+        }
+        Ok(())
+    }
+
+    /// Options for a connection over the Unix socket.
+    pub fn socket_options(&self, user: &str, database: &str, port: u16) -> PgConnectOptions {
+        PgConnectOptions::new()
+            .socket(self.socket_dir())
+            .port(port)
+            .username(user)
+            .database(database)
+    }
+}
+
+/// Writes a file readable only by its owner, created with that mode (no window).
+pub fn write_private(path: &Path, contents: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| Error::internal(format!("cannot write {}", path.display()), e))?;
+    f.write_all(contents.as_bytes())?;
+    Ok(())
+}

@@ -1,0 +1,198 @@
+//! The `employees` table.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgExecutor;
+
+use crate::domain::{Email, Name, Role};
+use crate::error::Result;
+
+/// An employee as shown to users: every column but the password hash.
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+pub struct Employee {
+    pub id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub role: Role,
+    pub is_active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub deactivated_at: Option<DateTime<Utc>>,
+}
+
+impl Employee {
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+    }
+}
+
+pub struct NewEmployee<'a> {
+    pub first_name: &'a Name,
+    pub last_name: &'a Name,
+    pub email: &'a Email,
+    pub role: Role,
+    pub password_hash: &'a str,
+}
+
+pub async fn insert(db: impl PgExecutor<'_>, e: &NewEmployee<'_>) -> Result<Employee> {
+    Ok(sqlx::query_as!(
+        Employee,
+        r#"insert into employees (first_name, last_name, email, role, password_hash)
+           values ($1, $2, $3, $4, $5)
+           returning id, first_name, last_name, email, role as "role: Role", is_active,
+                     created_at, updated_at, deactivated_at"#,
+        e.first_name.as_str(),
+        e.last_name.as_str(),
+        e.email.as_str(),
+        e.role as Role,
+        e.password_hash,
+    )
+    .fetch_one(db)
+    .await?)
+}
+
+pub async fn get(db: impl PgExecutor<'_>, id: i64) -> Result<Option<Employee>> {
+    Ok(sqlx::query_as!(
+        Employee,
+        r#"select id, first_name, last_name, email, role as "role: Role", is_active,
+                  created_at, updated_at, deactivated_at
+           from employees where id = $1"#,
+        id
+    )
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Locks the row for the rest of the transaction.
+pub async fn get_for_update(db: impl PgExecutor<'_>, id: i64) -> Result<Option<Employee>> {
+    Ok(sqlx::query_as!(
+        Employee,
+        r#"select id, first_name, last_name, email, role as "role: Role", is_active,
+                  created_at, updated_at, deactivated_at
+           from employees where id = $1 for update"#,
+        id
+    )
+    .fetch_optional(db)
+    .await?)
+}
+
+/// What login needs: the hash and whether the account may log in.
+pub struct Credentials {
+    pub id: i64,
+    pub password_hash: String,
+    pub is_active: bool,
+}
+
+pub async fn credentials_by_email(
+    db: impl PgExecutor<'_>,
+    email: &Email,
+) -> Result<Option<Credentials>> {
+    Ok(sqlx::query_as!(
+        Credentials,
+        "select id, password_hash, is_active from employees where lower(email) = lower($1)",
+        email.as_str()
+    )
+    .fetch_optional(db)
+    .await?)
+}
+
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    role: Option<Role>,
+    include_inactive: bool,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Employee>> {
+    Ok(sqlx::query_as!(
+        Employee,
+        r#"select id, first_name, last_name, email, role as "role: Role", is_active,
+                  created_at, updated_at, deactivated_at
+           from employees
+           where ($1::text is null or role = $1) and ($2 or is_active)
+           order by id limit $3 offset $4"#,
+        role.map(Role::as_str),
+        include_inactive,
+        limit,
+        offset
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+pub struct EmployeeChanges<'a> {
+    pub first_name: Option<&'a Name>,
+    pub last_name: Option<&'a Name>,
+    pub email: Option<&'a Email>,
+    pub role: Option<Role>,
+}
+
+pub async fn update(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    c: &EmployeeChanges<'_>,
+) -> Result<Option<Employee>> {
+    Ok(sqlx::query_as!(
+        Employee,
+        r#"update employees set
+               first_name = coalesce($2, first_name),
+               last_name = coalesce($3, last_name),
+               email = coalesce($4, email),
+               role = coalesce($5, role)
+           where id = $1
+           returning id, first_name, last_name, email, role as "role: Role", is_active,
+                     created_at, updated_at, deactivated_at"#,
+        id,
+        c.first_name.map(Name::as_str),
+        c.last_name.map(Name::as_str),
+        c.email.map(Email::as_str),
+        c.role.map(Role::as_str),
+    )
+    .fetch_optional(db)
+    .await?)
+}
+
+pub async fn set_password_hash(db: impl PgExecutor<'_>, id: i64, hash: &str) -> Result<bool> {
+    let r = sqlx::query!("update employees set password_hash = $2 where id = $1", id, hash)
+        .execute(db)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Sets `is_active`; `None` when the row does not exist.
+pub async fn set_active(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    active: bool,
+) -> Result<Option<Employee>> {
+    Ok(sqlx::query_as!(
+        Employee,
+        r#"update employees set
+               is_active = $2,
+               deactivated_at = case when $2 then null else coalesce(deactivated_at, now()) end
+           where id = $1
+           returning id, first_name, last_name, email, role as "role: Role", is_active,
+                     created_at, updated_at, deactivated_at"#,
+        id,
+        active
+    )
+    .fetch_optional(db)
+    .await?)
+}
+
+pub async fn delete(db: impl PgExecutor<'_>, id: i64) -> Result<bool> {
+    let r = sqlx::query!("delete from employees where id = $1", id).execute(db).await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn any_exists(db: impl PgExecutor<'_>) -> Result<bool> {
+    Ok(sqlx::query_scalar!(r#"select exists (select 1 from employees) as "e!""#)
+        .fetch_one(db)
+        .await?)
+}
+
+/// Serialises bootstraps: held until the transaction ends.
+pub async fn lock_bootstrap(db: impl PgExecutor<'_>) -> Result<()> {
+    sqlx::query!("select pg_advisory_xact_lock(7301, 1)").execute(db).await?;
+    Ok(())
+}

@@ -1,0 +1,94 @@
+//! SQL only, one module per table. Functions take an executor (a connection or an open
+//! transaction); the service decides where a transaction begins and ends. Database errors
+//! become domain errors here, by constraint name.
+
+pub mod audit;
+pub mod client;
+pub mod contract;
+pub mod employee;
+pub mod event;
+pub mod session;
+
+use crate::error::{Error, Kind};
+
+/// The user-facing meaning of each named constraint of the schema.
+fn constraint_error(name: &str) -> Option<Error> {
+    let (kind, msg) = match name {
+        "employees_email_key" => (Kind::Conflict, "an employee with this email already exists"),
+        "clients_email_key" => (Kind::Conflict, "a client with this email already exists"),
+        "employees_id_role_key" => (Kind::Conflict, "employee role conflict"),
+        "clients_sales_contact_fk" => {
+            (Kind::Conflict, "the employee is the sales contact of clients (reassign them first)")
+        }
+        "contracts_client_fk" => (Kind::Conflict, "the client still has contracts"),
+        "contracts_sales_contact_fk" => {
+            (Kind::Conflict, "the employee is still the sales contact of contracts")
+        }
+        "events_contract_fk" => (Kind::Conflict, "the contract still has events"),
+        "events_support_contact_fk" => {
+            (Kind::Conflict, "the employee is the support contact of events (unassign them first)")
+        }
+        "sessions_employee_fk" => (Kind::Conflict, "the employee still has sessions"),
+        "contracts_total_amount_check" => (Kind::Usage, "the total amount must be above 0"),
+        "contracts_amount_due_check" => {
+            (Kind::Usage, "the amount due must be between 0 and the total amount")
+        }
+        "events_period_check" => (Kind::Usage, "the event must end after it starts"),
+        "events_attendees_check" => (Kind::Usage, "attendees cannot be negative"),
+        "events_location_check" => (Kind::Usage, "location cannot be empty"),
+        "events_name_check" => (Kind::Usage, "name cannot be empty"),
+        _ => return None,
+    };
+    Some(Error::new(kind, msg))
+}
+
+const MIGRATE_HINT: &str = "run `epicevents db migrate`";
+
+/// Turns a driver error into what the user is told; the driver error stays as the cause.
+pub fn map_db_error(err: sqlx::Error) -> Error {
+    let mapped = match &err {
+        sqlx::Error::RowNotFound => Error::not_found("no such record"),
+        sqlx::Error::Database(db) => {
+            if let Some(e) = db.constraint().and_then(constraint_error) {
+                return e.with_source(err);
+            }
+            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+            match code.as_str() {
+                "42P01" | "42703" | "42883" => {
+                    Error::unavailable("the database schema is not migrated or is outdated")
+                        .with_hint(MIGRATE_HINT)
+                }
+                "23505" => Error::conflict("this record already exists"),
+                "23503" => Error::conflict("the record is still referenced by others"),
+                "23514" | "22003" | "22001" | "22P02" => Error::usage("invalid value"),
+                "40001" | "40P01" => {
+                    Error::conflict("the record was changed at the same time; try again")
+                }
+                "57014" => Error::unavailable("the database took too long to answer"),
+                "28P01" | "28000" => {
+                    Error::unavailable("the database refused the credentials in DATABASE_URL")
+                }
+                "3D000" => Error::unavailable("the database named in DATABASE_URL does not exist"),
+                "42501" => Error::unavailable("the database role lacks a privilege it needs"),
+                c if c.starts_with("08") || c.starts_with("57P") || c.starts_with("53") => {
+                    Error::unavailable("the database is unavailable")
+                }
+                _ => Error::new(Kind::Internal, "unexpected database error"),
+            }
+        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => Error::unavailable("the database is unavailable"),
+        sqlx::Error::Configuration(_) => Error::unavailable("DATABASE_URL is malformed"),
+        _ => Error::new(Kind::Internal, "unexpected database error"),
+    };
+    mapped.with_source(err)
+}
+
+/// `Some(id)` when the row exists, else `NotFound` with the entity's name.
+pub fn found<T>(row: Option<T>, what: &str, id: i64) -> Result<T, Error> {
+    row.ok_or_else(|| Error::not_found(format!("{what} {id} not found")))
+}

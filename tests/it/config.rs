@@ -1,0 +1,100 @@
+//! Spec §6 and §8: configuration errors and an unmigrated schema are exit 7, naming the cause.
+
+use crate::common::*;
+
+#[test]
+fn missing_or_malformed_settings_are_exit_7_naming_the_setting() {
+    let db = TestDb::new();
+    let mut u = db.user();
+    u.unset("EPICCRM_JWT_SECRET");
+    u.run(["whoami"]).code(7).stderr_has("EPICCRM_JWT_SECRET");
+    u.set("EPICCRM_JWT_SECRET", "too-short");
+    u.run(["whoami"]).code(7).stderr_has("EPICCRM_JWT_SECRET").stderr_has("32 bytes");
+    u.set("EPICCRM_JWT_SECRET", JWT_SECRET);
+    for (key, bad) in [
+        ("EPICCRM_JWT_ACCESS_MINUTES", "soon"),
+        ("EPICCRM_JWT_REFRESH_DAYS", "-1"),
+        ("EPICCRM_JWT_ALG", "RS256"),
+        ("EPICCRM_JWT_ROTATE_REFRESH", "maybe"),
+        ("EPICCRM_TOKEN_STORE", "cloud"),
+        ("DATABASE_URL", "mysql://x@y/z"),
+    ] {
+        let mut v = db.user();
+        v.set(key, bad);
+        v.run(["whoami"]).code(7).stderr_has(key);
+    }
+    let mut v = db.user();
+    v.set("DATABASE_URL", "postgres://user:hunter2@[bad/x");
+    let r = v.run(["whoami"]).code(7);
+    assert!(!r.stderr.contains("hunter2"), "{}", r.stderr);
+}
+
+#[test]
+fn settings_come_from_a_dotenv_file_in_the_working_directory() {
+    let (db, m) = with_manager();
+    let mut u = db.user();
+    u.unset("EPICCRM_JWT_SECRET").unset("DATABASE_URL");
+    std::fs::write(
+        u.dir().join(".env"),
+        format!("# comment\nDATABASE_URL={}\nEPICCRM_JWT_SECRET={JWT_SECRET}\n", db.url),
+    )
+    .unwrap();
+    u.login("mia@example.com");
+    u.run(["whoami"]).ok().stdout_has("Mia");
+    // the environment wins over .env
+    u.set("EPICCRM_JWT_SECRET", "short");
+    u.run(["whoami"]).code(7);
+    drop(m);
+}
+
+#[test]
+fn database_down_wrong_password_or_missing_database_is_exit_7() {
+    let db = TestDb::new();
+    let mut u = db.user();
+    u.set("DATABASE_URL", "postgres://postgres:pw@127.0.0.1:1/x");
+    u.run(["whoami"]).code(7).stderr_has("unavailable");
+    let wrong_pw = db.url.replace("test-superuser-password", "wrong-password");
+    if wrong_pw != db.url {
+        u.set("DATABASE_URL", &wrong_pw);
+        let r = u.run(["whoami"]).code(7).stderr_has("credentials");
+        assert!(!r.stderr.contains("wrong-password"));
+    }
+    let missing = format!("{}_missing", db.url);
+    u.set("DATABASE_URL", &missing);
+    u.run(["whoami"]).code(7).stderr_has("does not exist");
+}
+
+#[test]
+fn unmigrated_schema_is_exit_7_until_db_migrate() {
+    let db = TestDb::unmigrated();
+    let u = db.user();
+    u.run(["whoami"])
+        .code(7)
+        .stderr_has("not migrated")
+        .stderr_has("hint: run `epicevents db migrate`");
+    u.run(["create-employee", "A", "B", "a@example.com", PASSWORD, "MANAGEMENT"]).code(7);
+    u.run(["db", "status"]).ok().stdout_has("pending");
+    u.run(["db", "migrate"]).ok().stdout_has("Applied 1 migration");
+    u.run(["db", "migrate"]).ok().stdout_has("up to date");
+    let st = u.run(["--json", "db", "status"]).ok().json();
+    assert_eq!(st["pending"], 0);
+    u.run(["create-employee", "A", "B", "a@example.com", PASSWORD, "MANAGEMENT"]).ok();
+}
+
+#[test]
+fn outdated_schema_is_exit_7() {
+    let db = TestDb::new();
+    db.sql("update _sqlx_migrations set version = 1");
+    db.user().run(["whoami"]).code(7).stderr_has("outdated");
+}
+
+#[test]
+fn usage_errors_are_exit_2_and_help_is_exit_0() {
+    let db = TestDb::new();
+    let u = db.user();
+    u.run(["frobnicate"]).code(2);
+    u.run(["employee", "show", "abc"]).code(2);
+    let help = u.run(["--help"]).ok();
+    assert!(help.stdout.contains("Exit codes"));
+    u.run(["--version"]).ok().stdout_has("epicevents");
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: the real `epicevents` binary against a real PostgreSQL, one fresh
+//! database per test. All modules link into this one test binary (one server for all).
+
+// Test helpers may panic: a panic is a test failure with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod common;
+mod config;
+mod employee;
