@@ -3,7 +3,7 @@
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use super::{Context, input};
+use super::{Context, Paging, input};
 use crate::domain::{Email, Name, Password, Role};
 use crate::error::{Error, Result};
 use crate::output::{self, Render};
@@ -36,26 +36,6 @@ impl NewEmployeeArgs {
             role: self.role,
             password: Password::parse(&password).map_err(Error::usage)?,
         })
-    }
-}
-
-/// Shared paging options of every list.
-#[derive(Debug, Args, Clone, Copy)]
-pub struct Paging {
-    /// At most this many rows
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=100_000))]
-    pub limit: i64,
-    /// Skip this many rows first
-    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(i64).range(0..))]
-    pub offset: i64,
-    /// Every row (lifts --limit)
-    #[arg(long)]
-    pub all: bool,
-}
-
-impl Paging {
-    pub fn limit(&self) -> i64 {
-        if self.all { i64::MAX } else { self.limit }
     }
 }
 

@@ -2,12 +2,16 @@
 //! The context (settings, connection, token store, current employee) is built here, once,
 //! above the dispatch, and only as far as the command needs it.
 
+mod audit;
 mod auth;
+mod client;
+mod contract;
 mod db;
 mod employee;
+mod event;
 pub mod input;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use sqlx::PgConnection;
 
 use crate::auth::guard::{self, Actor};
@@ -68,6 +72,18 @@ pub enum Command {
     /// Employees: list, show, create, update, set-password, deactivate, reactivate, delete
     #[command(subcommand, visible_alias = "employees")]
     Employee(employee::EmployeeCmd),
+    /// Clients: list, show, create, update, reassign, delete
+    #[command(subcommand, visible_alias = "clients")]
+    Client(client::ClientCmd),
+    /// Contracts: list, show, create, update, sign, pay, delete
+    #[command(subcommand, visible_alias = "contracts")]
+    Contract(contract::ContractCmd),
+    /// Events: list, show, create, update, assign, unassign, delete
+    #[command(subcommand, visible_alias = "events")]
+    Event(event::EventCmd),
+    /// The audit trail of changes (MANAGEMENT)
+    #[command(subcommand)]
+    Audit(audit::AuditCmd),
     /// Database maintenance: migrate, status, stop (no session needed)
     #[command(subcommand)]
     Db(db::DbCmd),
@@ -85,8 +101,32 @@ impl Cli {
             Command::CreateEmployee(c) => employee::create_employee(c, &mut ctx).await,
             Command::ManagementOnly => auth::management_only(&mut ctx).await,
             Command::Employee(c) => c.run(&mut ctx).await,
+            Command::Client(c) => c.run(&mut ctx).await,
+            Command::Contract(c) => c.run(&mut ctx).await,
+            Command::Event(c) => c.run(&mut ctx).await,
+            Command::Audit(c) => c.run(&mut ctx).await,
             Command::Db(c) => c.run(&mut ctx).await,
         }
+    }
+}
+
+/// Shared paging options of every list.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct Paging {
+    /// At most this many rows
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=100_000))]
+    pub limit: i64,
+    /// Skip this many rows first
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(i64).range(0..))]
+    pub offset: i64,
+    /// Every row (lifts --limit)
+    #[arg(long)]
+    pub all: bool,
+}
+
+impl Paging {
+    pub fn limit(&self) -> i64 {
+        if self.all { i64::MAX } else { self.limit }
     }
 }
 

@@ -9,7 +9,7 @@ mod text;
 mod time;
 
 pub use email::Email;
-pub use money::Money;
+pub use money::{Money, serialize_decimal};
 pub use password::Password;
 pub use role::Role;
 pub use text::{Name, OptionalText};

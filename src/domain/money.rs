@@ -56,6 +56,19 @@ impl Money {
     }
 }
 
+impl serde::Serialize for Money {
+    /// Always a string with two decimals (`"1500.00"`), as spec §5 wants.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// For `#[serde(serialize_with)]` on raw `Decimal` columns of `numeric(12,2)`: the driver
+/// may hand back a zero without its scale, so it is rescaled here.
+pub fn serialize_decimal<S: serde::Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&Money::from_decimal(*d))
+}
+
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:.2}", self.0)

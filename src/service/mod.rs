@@ -1,4 +1,9 @@
-//! Business rules, one module per entity. A service opens the transaction, states the facts
-//! the permission table needs, checks it through the actor, and calls the repositories.
+//! Business rules, one module per entity. A service opens the transaction, reads (and locks)
+//! the target row, states the facts the permission table needs, checks it through the
+//! actor, writes with guarded statements and records the audit row in the same transaction.
 
+pub mod audit;
+pub mod client;
+pub mod contract;
 pub mod employee;
+pub mod event;

@@ -362,3 +362,53 @@ pub fn with_staff() -> (TestDb, User, User, User) {
     support.login("sue@example.com");
     (db, m, sales, support)
 }
+
+/// The data every CRM test starts from, made through the binary:
+/// employees 1 Mia (MANAGEMENT), 2 Sam (SALES), 3 Sue (SUPPORT), 4 Sid (SALES), 5 Uma (SUPPORT);
+/// client 1 (Sam's), contract 1 (client 1, 1000.00, signed), event 1 (contract 1, no support).
+pub struct Crm {
+    pub db: TestDb,
+    pub mia: User,
+    pub sam: User,
+    pub sue: User,
+    pub sid: User,
+    pub uma: User,
+}
+
+pub fn crm() -> Crm {
+    let (db, mia, sam, sue) = with_staff();
+    mia.add_employee("Sid", "sid@example.com", "SALES");
+    mia.add_employee("Uma", "uma@example.com", "SUPPORT");
+    let sid = db.user();
+    sid.login("sid@example.com");
+    let uma = db.user();
+    uma.login("uma@example.com");
+    sam.run([
+        "client",
+        "create",
+        "Kevin",
+        "Casey",
+        "kevin@startup.io",
+        "--company",
+        "Cool Startup LLC",
+    ])
+    .ok();
+    mia.run(["contract", "create", "1", "1000", "--signed"]).ok();
+    sam.run([
+        "event",
+        "create",
+        "1",
+        "--name",
+        "Launch party",
+        "--start",
+        "2030-06-04 18:00",
+        "--end",
+        "2030-06-04 23:00",
+        "--location",
+        "Paris",
+        "--attendees",
+        "50",
+    ])
+    .ok();
+    Crm { db, mia, sam, sue, sid, uma }
+}

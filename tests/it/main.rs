@@ -5,6 +5,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod clients;
 mod common;
+mod concurrency;
 mod config;
+mod contracts;
 mod employee;
+mod events;
+mod permissions;

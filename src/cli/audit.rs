@@ -1,0 +1,59 @@
+//! `audit list`: the append-only trail, newest first (MANAGEMENT).
+
+use clap::Subcommand;
+
+use super::Context;
+use crate::error::Result;
+use crate::output::{self, Render};
+use crate::repo::audit::AuditEntry;
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// The latest changes, newest first
+    #[command(after_help = "Example:\n  epicevents audit list --limit 20")]
+    List {
+        /// At most this many entries
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=100_000))]
+        limit: i64,
+        /// Skip this many entries first
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(i64).range(0..))]
+        offset: i64,
+    },
+}
+
+impl Render for AuditEntry {
+    const HEADERS: &'static [&'static str] = &["ID", "AT", "ACTOR", "ACTION", "ENTITY", "CHANGES"];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            output::local(&self.at),
+            output::opt(&self.actor_id),
+            self.action.clone(),
+            format!("{} {}", self.entity, self.entity_id),
+            self.changes.to_string(),
+        ]
+    }
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("id", self.id.to_string()),
+            ("at", output::local(&self.at)),
+            ("actor_id", output::opt(&self.actor_id)),
+            ("action", self.action.clone()),
+            ("entity", format!("{} {}", self.entity, self.entity_id)),
+            ("changes", self.changes.to_string()),
+        ]
+    }
+}
+
+impl AuditCmd {
+    pub async fn run(self, ctx: &mut Context) -> Result<()> {
+        match self {
+            AuditCmd::List { limit, offset } => {
+                let actor = ctx.actor().await?;
+                let rows =
+                    crate::service::audit::list(ctx.db().await?, &actor, limit, offset).await?;
+                ctx.out.list(&rows)
+            }
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! The `contract` group.
+
+use clap::Subcommand;
+use serde_json::json;
+
+use super::{Context, Paging, input};
+use crate::domain::Money;
+use crate::error::Result;
+use crate::output::{self, Render};
+use crate::repo::contract::{Contract, ContractFilter};
+use crate::service::contract as svc;
+
+fn money(s: &str) -> std::result::Result<Money, String> {
+    Money::parse(s)
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContractCmd {
+    /// List contracts, by id
+    #[command(
+        after_help = "Examples:\n  epicevents contract list --unsigned\n  epicevents contract list --unpaid --mine"
+    )]
+    List {
+        /// Only contracts not signed yet
+        #[arg(long)]
+        unsigned: bool,
+        /// Only contracts with an amount still due
+        #[arg(long)]
+        unpaid: bool,
+        /// Only the contracts of my clients (SALES)
+        #[arg(long)]
+        mine: bool,
+        /// Only this client's contracts
+        #[arg(long, value_name = "ID")]
+        client: Option<i64>,
+        #[command(flatten)]
+        paging: Paging,
+    },
+    /// Show one contract
+    Show {
+        /// Contract id
+        id: i64,
+    },
+    /// Create a contract for a client (MANAGEMENT); the amount due defaults to the total
+    #[command(
+        after_help = "Examples:\n  epicevents contract create 4 1500\n  epicevents contract create 4 1500.50 500 --signed"
+    )]
+    Create {
+        /// Client id
+        client_id: i64,
+        /// Total amount, above 0, at most two decimals (1500, 1500.5, 1500.50)
+        #[arg(value_parser = money, allow_hyphen_values = true)]
+        total: Money,
+        /// Amount still due, from 0 to the total (defaults to the total)
+        #[arg(value_parser = money, allow_hyphen_values = true)]
+        amount_due: Option<Money>,
+        /// The contract is already signed
+        #[arg(long)]
+        signed: bool,
+    },
+    /// Change the amounts (the client's sales contact, or MANAGEMENT)
+    #[command(
+        after_help = "Example:\n  epicevents contract update 9 --total 2000 --amount-due 2000"
+    )]
+    Update {
+        /// Contract id
+        id: i64,
+        /// New total amount
+        #[arg(long, value_parser = money, allow_hyphen_values = true)]
+        total: Option<Money>,
+        /// New amount due
+        #[arg(long, value_parser = money, allow_hyphen_values = true)]
+        amount_due: Option<Money>,
+    },
+    /// Mark a contract as signed, once (the client's sales contact, or MANAGEMENT)
+    Sign {
+        /// Contract id
+        id: i64,
+    },
+    /// Record a payment: lowers the amount due, never below 0
+    #[command(after_help = "Example:\n  epicevents contract pay 9 250.00")]
+    Pay {
+        /// Contract id
+        id: i64,
+        /// Amount paid, above 0, at most the amount due
+        #[arg(value_parser = money, allow_hyphen_values = true)]
+        amount: Money,
+    },
+    /// Delete a contract that has no events (MANAGEMENT)
+    Delete {
+        /// Contract id
+        id: i64,
+        /// Do not ask for confirmation
+        #[arg(long, short)]
+        yes: bool,
+    },
+}
+
+impl Render for Contract {
+    const HEADERS: &'static [&'static str] =
+        &["ID", "CLIENT", "SALES", "TOTAL", "DUE", "SIGNED", "CREATED"];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.client_id.to_string(),
+            self.sales_contact_id.to_string(),
+            Money::from_decimal(self.total_amount).to_string(),
+            Money::from_decimal(self.amount_due).to_string(),
+            output::yes_no(self.is_signed),
+            output::local(&self.created_at),
+        ]
+    }
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("id", self.id.to_string()),
+            ("client_id", self.client_id.to_string()),
+            ("sales_contact_id", self.sales_contact_id.to_string()),
+            ("total_amount", Money::from_decimal(self.total_amount).to_string()),
+            ("amount_due", Money::from_decimal(self.amount_due).to_string()),
+            ("signed", output::yes_no(self.is_signed)),
+            ("signed_at", output::local_opt(&self.signed_at)),
+            ("created_at", output::local(&self.created_at)),
+            ("updated_at", output::local(&self.updated_at)),
+        ]
+    }
+}
+
+impl ContractCmd {
+    pub async fn run(self, ctx: &mut Context) -> Result<()> {
+        match self {
+            ContractCmd::List { unsigned, unpaid, mine, client, paging } => {
+                let actor = ctx.actor().await?;
+                let filter =
+                    ContractFilter { unsigned, unpaid, client_id: client, sales_contact_id: None };
+                let rows =
+                    svc::list(ctx.db().await?, &actor, filter, mine, paging.limit(), paging.offset)
+                        .await?;
+                ctx.out.list(&rows)
+            }
+            ContractCmd::Show { id } => {
+                let actor = ctx.actor().await?;
+                let c = svc::show(ctx.db().await?, &actor, id).await?;
+                ctx.out.record(&c)
+            }
+            ContractCmd::Create { client_id, total, amount_due, signed } => {
+                let actor = ctx.actor().await?;
+                let c = svc::create(ctx.db().await?, &actor, client_id, total, amount_due, signed)
+                    .await?;
+                ctx.out.record(&c)
+            }
+            ContractCmd::Update { id, total, amount_due } => {
+                if total.is_none() && amount_due.is_none() {
+                    return Err(super::employee::nothing_to_update());
+                }
+                let actor = ctx.actor().await?;
+                let c = svc::update(ctx.db().await?, &actor, id, total, amount_due).await?;
+                ctx.out.record(&c)
+            }
+            ContractCmd::Sign { id } => {
+                let actor = ctx.actor().await?;
+                let c = svc::sign(ctx.db().await?, &actor, id).await?;
+                ctx.out.record(&c)
+            }
+            ContractCmd::Pay { id, amount } => {
+                let actor = ctx.actor().await?;
+                let c = svc::pay(ctx.db().await?, &actor, id, amount).await?;
+                ctx.out.record(&c)
+            }
+            ContractCmd::Delete { id, yes } => {
+                let actor = ctx.actor().await?;
+                input::confirm(yes, &format!("Delete contract {id}?"))?;
+                let c = svc::delete(ctx.db().await?, &actor, id).await?;
+                ctx.out.done(
+                    &format!("Deleted contract {}.", c.id),
+                    json!({ "deleted": "contract", "id": c.id }),
+                )
+            }
+        }
+    }
+}
