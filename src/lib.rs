@@ -12,6 +12,7 @@ pub mod localdb;
 pub mod output;
 pub mod repo;
 pub mod service;
+pub mod telemetry;
 
 use std::process::ExitCode;
 

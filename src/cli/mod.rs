@@ -92,20 +92,54 @@ pub enum Command {
 impl Cli {
     pub async fn run(self) -> Result<()> {
         let settings = Settings::load()?;
+        let _sentry = crate::telemetry::init(&settings)?;
+        let name = self.command.name();
         let mut ctx = Context::new(settings, Output::new(self.json));
-        match self.command {
-            Command::Login(c) => c.run(&mut ctx).await,
-            Command::Whoami => auth::whoami(&mut ctx).await,
-            Command::RefreshToken => auth::refresh(&mut ctx).await,
-            Command::Logout => auth::logout(&mut ctx).await,
-            Command::CreateEmployee(c) => employee::create_employee(c, &mut ctx).await,
-            Command::ManagementOnly => auth::management_only(&mut ctx).await,
-            Command::Employee(c) => c.run(&mut ctx).await,
-            Command::Client(c) => c.run(&mut ctx).await,
-            Command::Contract(c) => c.run(&mut ctx).await,
-            Command::Event(c) => c.run(&mut ctx).await,
-            Command::Audit(c) => c.run(&mut ctx).await,
-            Command::Db(c) => c.run(&mut ctx).await,
+        let result = self.command.run(&mut ctx).await;
+        match &result {
+            Ok(()) => crate::telemetry::flush_business_events(ctx.actor_role.map(|r| r.as_str())),
+            Err(e) => {
+                crate::telemetry::discard_business_events();
+                crate::telemetry::report_error(e, name);
+            }
+        }
+        result
+    }
+}
+
+impl Command {
+    /// The subcommand's name, for error reports.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Login(_) => "login",
+            Command::Whoami => "whoami",
+            Command::RefreshToken => "refresh-token",
+            Command::Logout => "logout",
+            Command::CreateEmployee(_) => "create-employee",
+            Command::ManagementOnly => "management-only",
+            Command::Employee(_) => "employee",
+            Command::Client(_) => "client",
+            Command::Contract(_) => "contract",
+            Command::Event(_) => "event",
+            Command::Audit(_) => "audit",
+            Command::Db(_) => "db",
+        }
+    }
+
+    async fn run(self, ctx: &mut Context) -> Result<()> {
+        match self {
+            Command::Login(c) => c.run(ctx).await,
+            Command::Whoami => auth::whoami(ctx).await,
+            Command::RefreshToken => auth::refresh(ctx).await,
+            Command::Logout => auth::logout(ctx).await,
+            Command::CreateEmployee(c) => employee::create_employee(c, ctx).await,
+            Command::ManagementOnly => auth::management_only(ctx).await,
+            Command::Employee(c) => c.run(ctx).await,
+            Command::Client(c) => c.run(ctx).await,
+            Command::Contract(c) => c.run(ctx).await,
+            Command::Event(c) => c.run(ctx).await,
+            Command::Audit(c) => c.run(ctx).await,
+            Command::Db(c) => c.run(ctx).await,
         }
     }
 }
@@ -136,11 +170,13 @@ pub struct Context {
     pub out: Output,
     conn: Option<PgConnection>,
     embedded: Option<Embedded>,
+    /// The role of the authenticated employee, once known (for telemetry tags).
+    pub actor_role: Option<crate::domain::Role>,
 }
 
 impl Context {
     pub fn new(settings: Settings, out: Output) -> Self {
-        Context { settings, out, conn: None, embedded: None }
+        Context { settings, out, conn: None, embedded: None, actor_role: None }
     }
 
     fn embedded(&mut self) -> Result<&Embedded> {
@@ -204,6 +240,8 @@ impl Context {
         let jwt = self.jwt()?;
         let store = self.store()?;
         let conn = self.db().await?;
-        guard::authenticate(conn, &jwt, &store).await
+        let actor = guard::authenticate(conn, &jwt, &store).await?;
+        self.actor_role = Some(actor.role);
+        Ok(actor)
     }
 }

@@ -36,6 +36,7 @@ pub async fn record(
     )
     .execute(db)
     .await?;
+    crate::telemetry::business_event(action, entity, entity_id);
     Ok(())
 }
 

@@ -13,3 +13,4 @@ mod contracts;
 mod employee;
 mod events;
 mod permissions;
+mod telemetry;
