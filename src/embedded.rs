@@ -4,7 +4,7 @@
 //! generated once and kept beside it.
 
 use std::fs::{self, OpenOptions};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::PathBuf;
 
 use rand::RngCore;
@@ -115,11 +115,34 @@ impl Embedded {
     }
 
     fn make_dir(&self) -> Result<()> {
-        let mode = if localdb::running_as_root() { 0o755 } else { 0o700 };
-        fs::DirBuilder::new().recursive(true).mode(mode).create(&self.dir).map_err(|e| {
-            Error::unavailable(format!("cannot create {}: {e}", self.dir.display()))
-                .with_hint("set EPICCRM_DATA_DIR to a writable directory, or DATABASE_URL")
-        })
+        let root = localdb::running_as_root();
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(if root { 0o755 } else { 0o700 })
+            .create(&self.dir)
+            .map_err(|e| {
+                Error::unavailable(format!("cannot create {}: {e}", self.dir.display()))
+                    .with_hint("set EPICCRM_DATA_DIR to a writable directory, or DATABASE_URL")
+            })?;
+        if root {
+            // the server runs as `postgres`, which must be able to walk down to its files
+            let closed = self
+                .dir
+                .ancestors()
+                .find(|d| fs::metadata(d).is_ok_and(|m| m.permissions().mode() & 0o001 == 0));
+            if let Some(closed) = closed {
+                return Err(Error::unavailable(format!(
+                    "PostgreSQL cannot run as root, and the `postgres` account it runs as cannot \
+                     enter {}",
+                    closed.display()
+                ))
+                .with_hint(
+                    "set EPICCRM_DATA_DIR to a directory outside it (root's default is \
+                     /var/lib/epicevents), run as an ordinary user, or set DATABASE_URL",
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The JWT secret kept in the data directory (mode 0600), generated on first use.

@@ -46,12 +46,16 @@ pub fn run() -> ExitCode {
 }
 
 fn report(e: &error::Error) {
+    use std::io::IsTerminal;
     if let Some(cause) = e.cause() {
         tracing::debug!("cause: {cause:#}");
     }
-    eprintln!("error: {}", e.message());
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let (red, yellow, reset) =
+        if color { ("\x1b[1;31m", "\x1b[1;33m", "\x1b[0m") } else { ("", "", "") };
+    eprintln!("{red}error:{reset} {}", e.message());
     if let Some(hint) = e.hint() {
-        eprintln!("hint: {hint}");
+        eprintln!("{yellow}hint:{reset} {hint}");
     }
 }
 

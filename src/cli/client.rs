@@ -27,6 +27,9 @@ pub enum ClientCmd {
         paging: Paging,
     },
     /// Show one client
+    #[command(
+        after_help = "Examples:\n  epicevents client show 4\n  epicevents --json client show 4"
+    )]
     Show {
         /// Client id
         id: i64,

@@ -37,6 +37,7 @@ pub enum ContractCmd {
         paging: Paging,
     },
     /// Show one contract
+    #[command(after_help = "Example:\n  epicevents contract show 9")]
     Show {
         /// Contract id
         id: i64,
@@ -73,6 +74,7 @@ pub enum ContractCmd {
         amount_due: Option<Money>,
     },
     /// Mark a contract as signed, once (the client's sales contact, or MANAGEMENT)
+    #[command(after_help = "Example:\n  epicevents contract sign 9")]
     Sign {
         /// Contract id
         id: i64,
@@ -87,6 +89,7 @@ pub enum ContractCmd {
         amount: Money,
     },
     /// Delete a contract that has no events (MANAGEMENT)
+    #[command(after_help = "Example:\n  epicevents contract delete 9 --yes")]
     Delete {
         /// Contract id
         id: i64,

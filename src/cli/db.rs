@@ -11,10 +11,15 @@ use crate::error::Result;
 #[derive(Debug, Subcommand)]
 pub enum DbCmd {
     /// Apply the pending migrations (safe to run again)
+    #[command(
+        after_help = "Example:\n  DATABASE_URL=postgres://owner:pw@localhost/epic_crm epicevents db migrate"
+    )]
     Migrate,
     /// Show where the database is and which migrations are applied
+    #[command(after_help = "Examples:\n  epicevents db status\n  epicevents --json db status")]
     Status,
     /// Stop the local zero-config PostgreSQL server (when DATABASE_URL is not set)
+    #[command(after_help = "Example:\n  epicevents db stop")]
     Stop,
 }
 

@@ -54,6 +54,9 @@ pub enum EmployeeCmd {
         paging: Paging,
     },
     /// Show one employee
+    #[command(
+        after_help = "Examples:\n  epicevents employee show 3\n  epicevents --json employee show 3"
+    )]
     Show {
         /// Employee id
         id: i64,
@@ -90,11 +93,13 @@ pub enum EmployeeCmd {
         id: i64,
     },
     /// Deactivate an employee: they can no longer log in (MANAGEMENT)
+    #[command(after_help = "Example:\n  epicevents employee deactivate 3")]
     Deactivate {
         /// Employee id
         id: i64,
     },
     /// Reactivate a deactivated employee (MANAGEMENT)
+    #[command(after_help = "Example:\n  epicevents employee reactivate 3")]
     Reactivate {
         /// Employee id
         id: i64,

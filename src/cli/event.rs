@@ -45,6 +45,7 @@ pub enum EventCmd {
         paging: Paging,
     },
     /// Show one event
+    #[command(after_help = "Example:\n  epicevents event show 12")]
     Show {
         /// Event id
         id: i64,
@@ -112,11 +113,13 @@ pub enum EventCmd {
         support_id: i64,
     },
     /// Remove an event's support contact (MANAGEMENT)
+    #[command(after_help = "Example:\n  epicevents event unassign 12")]
     Unassign {
         /// Event id
         id: i64,
     },
     /// Delete an event (MANAGEMENT)
+    #[command(after_help = "Example:\n  epicevents event delete 12 --yes")]
     Delete {
         /// Event id
         id: i64,

@@ -7,6 +7,7 @@ mod auth;
 mod client;
 mod contract;
 mod db;
+mod demo;
 mod employee;
 mod event;
 pub mod input;
@@ -56,10 +57,13 @@ pub enum Command {
                             echo \"$PASSWORD\" | epicevents login ada@example.com")]
     Login(auth::Login),
     /// Show who is logged in
+    #[command(after_help = "Examples:\n  epicevents whoami\n  epicevents whoami --json")]
     Whoami,
-    /// Exchange the refresh token for a new pair of tokens
+    /// Exchange the refresh token for a new pair of tokens (the old one stops working)
+    #[command(after_help = "Example:\n  epicevents refresh-token")]
     RefreshToken,
     /// End the session here and on the server
+    #[command(after_help = "Example:\n  epicevents logout")]
     Logout,
     /// Create an employee (no session needed for the very first, MANAGEMENT, account)
     #[command(
@@ -68,6 +72,7 @@ pub enum Command {
     )]
     CreateEmployee(employee::NewEmployeeArgs),
     /// Check that the logged-in employee is a manager
+    #[command(after_help = "Example:\n  epicevents management-only && echo 'I am a manager'")]
     ManagementOnly,
     /// Employees: list, show, create, update, set-password, deactivate, reactivate, delete
     #[command(subcommand, visible_alias = "employees")]
@@ -87,10 +92,47 @@ pub enum Command {
     /// Database maintenance: migrate, status, stop (no session needed)
     #[command(subcommand)]
     Db(db::DbCmd),
+    /// Fill an empty database with realistic sample data and print how to log in
+    #[command(after_help = "Example (zero-config, nothing to set up):\n  epicevents demo")]
+    Demo,
+    /// Print a shell completion script
+    #[command(
+        after_help = "Examples:\n  epicevents completions bash > ~/.local/share/bash-completion/completions/epicevents\n  \
+                            epicevents completions zsh > ~/.zfunc/_epicevents\n  \
+                            epicevents completions fish > ~/.config/fish/completions/epicevents.fish"
+    )]
+    Completions {
+        /// bash, zsh, fish, powershell or elvish
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff)
+    #[command(after_help = "Example:\n  epicevents man > epicevents.1 && man ./epicevents.1")]
+    Man,
 }
 
 impl Cli {
     pub async fn run(self) -> Result<()> {
+        // these need neither settings nor a database
+        match &self.command {
+            Command::Completions { shell } => {
+                let mut buf = Vec::new();
+                clap_complete::generate(
+                    *shell,
+                    &mut <Cli as clap::CommandFactory>::command(),
+                    "epicevents",
+                    &mut buf,
+                );
+                return crate::output::emit(&String::from_utf8_lossy(&buf));
+            }
+            Command::Man => {
+                let mut buf = Vec::new();
+                clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                    .render(&mut buf)
+                    .map_err(|e| Error::internal("cannot render the man page", e))?;
+                return crate::output::emit(&String::from_utf8_lossy(&buf));
+            }
+            _ => {}
+        }
         let settings = Settings::load()?;
         let _sentry = crate::telemetry::init(&settings)?;
         let name = self.command.name();
@@ -123,6 +165,9 @@ impl Command {
             Command::Event(_) => "event",
             Command::Audit(_) => "audit",
             Command::Db(_) => "db",
+            Command::Demo => "demo",
+            Command::Completions { .. } => "completions",
+            Command::Man => "man",
         }
     }
 
@@ -140,6 +185,8 @@ impl Command {
             Command::Event(c) => c.run(ctx).await,
             Command::Audit(c) => c.run(ctx).await,
             Command::Db(c) => c.run(ctx).await,
+            Command::Demo => demo::run(ctx).await,
+            Command::Completions { .. } | Command::Man => Ok(()),
         }
     }
 }

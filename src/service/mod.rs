@@ -5,5 +5,6 @@
 pub mod audit;
 pub mod client;
 pub mod contract;
+pub mod demo;
 pub mod employee;
 pub mod event;

@@ -1,0 +1,168 @@
+//! `demo`: fills an empty database with a realistic sample, in one transaction.
+
+use chrono::{Duration, Utc};
+use rand::Rng;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::json;
+use sqlx::{Acquire, PgConnection};
+
+use crate::auth::password;
+use crate::domain::{Email, Name, Password, Role};
+use crate::error::{Error, Result};
+use crate::repo::{self, client::NewClient, employee::NewEmployee, event::NewEvent};
+
+/// A demo account and its throwaway password (shown once).
+#[derive(Serialize)]
+pub struct DemoAccount {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub password: String,
+}
+
+#[derive(Serialize)]
+pub struct DemoSummary {
+    pub accounts: Vec<DemoAccount>,
+    pub clients: usize,
+    pub contracts: usize,
+    pub events: usize,
+}
+
+const STAFF: [(&str, &str, &str, Role); 6] = [
+    ("Ada", "Lovelace", "ada.lovelace@epicevents.demo", Role::Management),
+    ("Grace", "Hopper", "grace.hopper@epicevents.demo", Role::Management),
+    ("Bill", "Boquet", "bill.boquet@epicevents.demo", Role::Sales),
+    ("Camille", "Durand", "camille.durand@epicevents.demo", Role::Sales),
+    ("Kate", "Hastroff", "kate.hastroff@epicevents.demo", Role::Support),
+    ("Aliénor", "Vichum", "alienor.vichum@epicevents.demo", Role::Support),
+];
+
+// (first, last, email, phone, company, sales index into STAFF)
+const CLIENTS: [(&str, &str, &str, &str, &str, usize); 8] = [
+    ("Kevin", "Casey", "kevin@startup.io", "+33 6 12 34 56 78", "Cool Startup LLC", 2),
+    ("John", "Ouick", "john.ouick@wedding.fr", "+33 6 98 76 54 32", "Ouick Family", 2),
+    ("Lou", "Bouzin", "lou.bouzin@mail.fr", "+33 7 11 22 33 44", "Bouzin & Fils", 2),
+    ("Zoë", "Ñandú", "zoe@societe-generale.example", "+33 1 40 00 00 00", "Société Générale", 3),
+    ("Patrick", "O'Brien", "patrick.obrien@pub.ie", "+353 1 234 5678", "O'Brien's Pub", 3),
+    ("Mei", "Tanaka", "mei.tanaka@tokyo.example", "+81 3 1234 5678", "東京 Events KK", 3),
+    ("Hans", "Müller", "hans.mueller@autohaus.de", "+49 30 123456", "Autohaus Müller GmbH", 2),
+    ("Fatou", "Diop", "fatou.diop@dakar.example", "+221 33 123 45 67", "Diop Conseil", 3),
+];
+
+fn throwaway_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    let mut part = || -> String {
+        (0..4).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+    };
+    format!("demo-{}-{}-{}", part(), part(), part())
+}
+
+fn parse<T>(r: std::result::Result<T, String>) -> Result<T> {
+    r.map_err(|e| Error::internal("BUG: invalid demo data", anyhow::anyhow!(e)))
+}
+
+/// Fills an empty database; exit 6 when there is anything in it already.
+pub async fn seed(conn: &mut PgConnection) -> Result<DemoSummary> {
+    let mut accounts = Vec::new();
+    let mut hashed = Vec::new();
+    for (first, last, email, role) in STAFF {
+        let pw = throwaway_password();
+        hashed.push((first, last, email, role, password::hash(&parse(Password::parse(&pw))?)?));
+        accounts.push(DemoAccount {
+            id: 0,
+            name: format!("{first} {last}"),
+            email: email.into(),
+            role,
+            password: pw,
+        });
+    }
+    let mut tx = conn.begin().await?;
+    repo::employee::lock_bootstrap(&mut *tx).await?;
+    if repo::employee::any_exists(&mut *tx).await? {
+        return Err(Error::conflict("the database is not empty: `demo` only fills an empty one")
+            .with_hint("use a fresh database (or EPICCRM_DATA_DIR) for the demo"));
+    }
+    let mut ids = Vec::new();
+    for (i, (first, last, email, role, hash)) in hashed.iter().enumerate() {
+        let e = repo::employee::insert(
+            &mut *tx,
+            &NewEmployee {
+                first_name: &parse(Name::parse("first name", first))?,
+                last_name: &parse(Name::parse("last name", last))?,
+                email: &parse(Email::parse(email))?,
+                role: *role,
+                password_hash: hash,
+            },
+        )
+        .await?;
+        accounts[i].id = e.id;
+        ids.push(e.id);
+    }
+    let supports = [ids[4], ids[5]];
+    let now = Utc::now();
+    let (mut n_contracts, mut n_events) = (0, 0);
+    for (i, (first, last, email, phone, company, sales)) in CLIENTS.into_iter().enumerate() {
+        let client = repo::client::insert(
+            &mut *tx,
+            &NewClient {
+                first_name: first,
+                last_name: last,
+                email,
+                phone: Some(phone),
+                company_name: Some(company),
+                sales_contact_id: ids[sales],
+            },
+        )
+        .await?;
+        // two contracts per client: one signed (partly paid or not), one not always signed
+        for k in 0..2 {
+            let total = Decimal::new(((i as i64 + 1) * 2500 + k * 1200) * 100 + 50, 2);
+            let signed = k == 0 || i % 3 == 0;
+            let due = match (signed, i % 4) {
+                (true, 0) => Decimal::ZERO,
+                (true, 1) => total / Decimal::TWO,
+                _ => total,
+            }
+            .round_dp(2);
+            let contract =
+                repo::contract::insert(&mut *tx, client.id, total, due, signed).await?.ok_or_else(
+                    || Error::internal("BUG: demo client vanished", anyhow::anyhow!("")),
+                )?;
+            n_contracts += 1;
+            if signed && k == 0 {
+                // past and upcoming events, every other one without support yet
+                let start = now + Duration::days(i as i64 * 21 - 60) + Duration::hours(14);
+                let event = repo::event::insert(
+                    &mut *tx,
+                    &NewEvent {
+                        contract_id: contract.id,
+                        client_id: client.id,
+                        name: &format!(
+                            "{company} — {}",
+                            ["launch party", "wedding", "gala", "seminar"][i % 4]
+                        ),
+                        start_at: start,
+                        end_at: start + Duration::hours(6),
+                        location: ["Paris", "Candé-sur-Beuvron", "Lyon", "Bordeaux"][i % 4],
+                        attendees: 20 + (i as i32) * 15,
+                        notes: (i % 2 == 0).then_some("Catering confirmed."),
+                    },
+                )
+                .await?;
+                if i % 2 == 0 {
+                    repo::event::assign(&mut *tx, event.id, Some(supports[i / 2 % 2])).await?;
+                }
+                n_events += 1;
+            }
+        }
+    }
+    repo::audit::record(&mut *tx, None, "database.demo", "database", 0, json!({
+        "employees": ids.len(), "clients": CLIENTS.len(), "contracts": n_contracts, "events": n_events,
+    }))
+    .await?;
+    tx.commit().await?;
+    Ok(DemoSummary { accounts, clients: CLIENTS.len(), contracts: n_contracts, events: n_events })
+}

@@ -1,0 +1,171 @@
+//! Spec §9 and the zero-config first run: no DATABASE_URL, no .env, nothing running.
+//! CI runs as root, where PostgreSQL refuses to run: there the binary is run as the
+//! unprivileged `nobody` account, as an ordinary user would run it.
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use epicevents::localdb::{Account, running_as_root};
+
+use crate::common::{PASSWORD, Run, bin};
+
+/// An ordinary user with an empty home, running a copy of the binary it can execute.
+struct Ordinary {
+    _dir: tempfile::TempDir,
+    home: PathBuf,
+    exe: PathBuf,
+    account: Option<Account>,
+    extra_env: Vec<(String, String)>,
+}
+
+impl Ordinary {
+    fn new() -> Ordinary {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let home = dir.path().join("home");
+        std::fs::create_dir(&home).unwrap();
+        let exe = dir.path().join("epicevents");
+        std::fs::copy(bin(), &exe).unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let account =
+            running_as_root().then(|| Account::lookup("nobody").expect("a `nobody` account"));
+        if let Some(a) = &account {
+            std::os::unix::fs::chown(&home, Some(a.uid), Some(a.gid)).unwrap();
+        }
+        Ordinary { _dir: dir, home, exe, account, extra_env: vec![] }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(&self.exe);
+        c.args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", &self.home)
+            .env("TZ", "UTC")
+            .env("NO_COLOR", "1")
+            .current_dir(&self.home)
+            .stdin(Stdio::null());
+        for (k, v) in &self.extra_env {
+            c.env(k, v);
+        }
+        if let Some(a) = &self.account {
+            c.uid(a.uid).gid(a.gid);
+        }
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let o = self.command(args).output().unwrap();
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.home.join(".local/share/epiccrm")
+    }
+}
+
+impl Drop for Ordinary {
+    fn drop(&mut self) {
+        let _ = self.command(&["db", "stop"]).output();
+    }
+}
+
+fn mode(p: &Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn first_run_with_no_configuration_at_all() {
+    let u = Ordinary::new();
+    let t = std::time::Instant::now();
+    let r =
+        u.run(&["create-employee", "Ada", "Lovelace", "ada@example.com", PASSWORD, "MANAGEMENT"]);
+    let first = t.elapsed();
+    let r = r.ok();
+    assert!(r.stderr.contains("first run"), "{}", r.stderr);
+    u.run(&["login", "ada@example.com", PASSWORD]).ok();
+    let t = std::time::Instant::now();
+    u.run(&["whoami"]).ok().stdout_has("Ada Lovelace");
+    eprintln!("embedded: first command {first:?}, warm whoami {:?}", t.elapsed());
+
+    // what it left behind: a private cluster, a private secret, no TCP port
+    let data = u.data_dir();
+    assert_eq!(mode(&data.join("jwt-secret")), 0o600);
+    assert_eq!(mode(&data.join("postgres/run")), 0o700);
+    let conf = std::fs::read_to_string(data.join("postgres/pgdata/postmaster.opts")).unwrap();
+    assert!(conf.contains("listen_addresses="), "{conf}");
+    assert!(!conf.contains("listen_addresses=*") && !conf.contains("127.0.0.1"), "{conf}");
+
+    let st = u.run(&["db", "status"]).ok();
+    assert!(
+        st.stdout.contains(&data.display().to_string()) && st.stdout.contains("running"),
+        "{}",
+        st.stdout
+    );
+    u.run(&["db", "stop"]).ok().stdout_has("Stopped");
+    u.run(&["db", "status"]).ok().stdout_has("stopped");
+    // the next command starts it again, data intact
+    u.run(&["whoami"]).ok().stdout_has("ada@example.com");
+    u.run(&["demo"]).code(6).stderr_has("not empty");
+}
+
+#[test]
+fn demo_is_the_first_command_of_a_fresh_install() {
+    let u = Ordinary::new();
+    let r = u.run(&["demo"]).ok();
+    assert!(
+        r.stdout.contains("MANAGEMENT")
+            && r.stdout.contains("SALES")
+            && r.stdout.contains("SUPPORT")
+    );
+    // log in with a printed throwaway password
+    let line = r.stdout.lines().find(|l| l.trim_start().starts_with("SUPPORT")).unwrap();
+    let f: Vec<&str> = line.split_whitespace().collect();
+    u.run(&["login", f[1], f[2]]).ok();
+    let mine = u.run(&["--json", "event", "list", "--mine"]).ok().json();
+    assert!(!mine.as_array().unwrap().is_empty());
+}
+
+#[test]
+fn root_runs_the_server_as_postgres_or_says_why_not() {
+    if !running_as_root() {
+        // as an ordinary user this case does not arise; the other tests cover that path
+        return;
+    }
+    let closed = tempfile::tempdir().unwrap();
+    // `postgres` cannot enter a directory of root's with mode 0700
+    std::fs::set_permissions(closed.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let run = |dir: &Path, args: &[&str]| -> Run {
+        let o = Command::new(bin())
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", closed.path())
+            .env("EPICCRM_DATA_DIR", dir)
+            .current_dir(closed.path())
+            .output()
+            .unwrap();
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    };
+    run(&closed.path().join("data"), &["whoami"]).code(7).stderr_has("cannot enter");
+
+    let open = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(open.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data = open.path().join("data");
+    run(&data, &["create-employee", "Ada", "L", "ada@example.com", PASSWORD, "MANAGEMENT"]).ok();
+    let owner = std::os::unix::fs::MetadataExt::uid(
+        &std::fs::metadata(data.join("postgres/pgdata")).unwrap(),
+    );
+    assert_eq!(owner, Account::lookup("postgres").unwrap().uid);
+    run(&data, &["db", "stop"]).ok();
+}
