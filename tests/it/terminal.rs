@@ -120,6 +120,9 @@ fn on_a_terminal_after(
             seen.extend(chunk);
         }
     }
+    // the prompt is printed just before echo is turned off: a person cannot type in that
+    // gap, a test can, so give the program a moment
+    std::thread::sleep(std::time::Duration::from_millis(500));
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(input.as_bytes()).unwrap();
     let status = child.wait().unwrap();
