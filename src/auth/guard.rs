@@ -44,14 +44,25 @@ pub async fn login(
     email: &Email,
     password: &Password,
 ) -> Result<Actor> {
+    // Throttled per e-mail, known or not, before the password is even looked at.
+    if let Some(until) = repo::throttle::locked_until(&mut *conn, email.as_str()).await? {
+        return Err(Error::unauthenticated(format!(
+            "too many failed logins for this account: try again after {}",
+            crate::output::local(&until)
+        )));
+    }
     let creds = repo::employee::credentials_by_email(&mut *conn, email).await?;
     // An unknown email costs a full hash check too, and gets the same message.
     let hash = creds.as_ref().map_or(password::dummy_hash(), |c| c.password_hash.as_str());
     let ok = password::verify(password, hash);
     let creds = match creds {
         Some(c) if ok => c,
-        _ => return Err(Error::unauthenticated("invalid email or password")),
+        _ => {
+            repo::throttle::record_failure(&mut *conn, email.as_str()).await?;
+            return Err(Error::unauthenticated("invalid email or password"));
+        }
     };
+    repo::throttle::reset(&mut *conn, email.as_str()).await?;
     if !creds.is_active {
         return Err(Error::unauthenticated("this account is deactivated")
             .with_hint("ask a manager to reactivate it"));

@@ -117,12 +117,28 @@ impl TokenStore {
         Ok(f)
     }
 
+    /// The token directory, private to its owner: made 0700, closed again with a warning if
+    /// someone opened it, and refused if it is a symbolic link.
     fn ensure_dir(&self) -> Result<()> {
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(&self.dir)
-            .map_err(|e| Error::internal("cannot create the token directory", e))
+            .map_err(|e| Error::internal("cannot create the token directory", e))?;
+        let meta = fs::symlink_metadata(&self.dir)
+            .map_err(|e| Error::internal("cannot inspect the token directory", e))?;
+        if meta.file_type().is_symlink() {
+            return Err(Error::unauthenticated(format!(
+                "the token directory {} is a symbolic link; refusing to use it",
+                self.dir.display()
+            )));
+        }
+        if meta.permissions().mode() & 0o077 != 0 {
+            eprintln!("warning: {} was open to others; its mode is now 0700", self.dir.display());
+            fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))
+                .map_err(|e| Error::internal("cannot fix the token directory's mode", e))?;
+        }
+        Ok(())
     }
 
     fn read_file(&self) -> Result<Option<String>> {

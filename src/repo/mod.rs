@@ -8,6 +8,7 @@ pub mod contract;
 pub mod employee;
 pub mod event;
 pub mod session;
+pub mod throttle;
 
 use crate::error::{Error, Kind};
 

@@ -13,6 +13,7 @@ mod contracts;
 mod embedded;
 mod employee;
 mod events;
+mod hardening;
 mod permissions;
 mod telemetry;
 mod terminal;
