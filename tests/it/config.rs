@@ -74,7 +74,7 @@ fn unmigrated_schema_is_exit_7_until_db_migrate() {
         .stderr_has("hint: run `epicevents db migrate`");
     u.run(["create-employee", "A", "B", "a@example.com", PASSWORD, "MANAGEMENT"]).code(7);
     u.run(["db", "status"]).ok().stdout_has("pending");
-    u.run(["db", "migrate"]).ok().stdout_has("Applied 1 migration");
+    u.run(["db", "migrate"]).ok().stdout_has("Applied 2 migration");
     u.run(["db", "migrate"]).ok().stdout_has("up to date");
     let st = u.run(["--json", "db", "status"]).ok().json();
     assert_eq!(st["pending"], 0);
@@ -84,7 +84,9 @@ fn unmigrated_schema_is_exit_7_until_db_migrate() {
 #[test]
 fn outdated_schema_is_exit_7() {
     let db = TestDb::new();
-    db.sql("update _sqlx_migrations set version = 1");
+    db.sql(
+        "delete from _sqlx_migrations where version = (select max(version) from _sqlx_migrations)",
+    );
     db.user().run(["whoami"]).code(7).stderr_has("outdated");
 }
 
