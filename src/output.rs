@@ -4,8 +4,8 @@
 use std::io::{IsTerminal, Write};
 
 use chrono::{DateTime, Local, Utc};
-use comfy_table::{Table, presets};
 use serde::Serialize;
+use unicode_width::UnicodeWidthStr;
 
 use crate::error::{Error, Result};
 
@@ -83,30 +83,141 @@ impl Output {
 
     /// A list: JSON array, or an aligned table (a note on stderr when it is empty).
     pub fn list<T: Serialize + Render>(&self, rows: &[T]) -> Result<()> {
-        if self.json {
-            return emit(&(to_json(rows)? + "\n"));
-        }
-        if rows.is_empty() {
-            eprintln!("(no results)");
-            return Ok(());
-        }
-        let mut table = Table::new();
-        table.load_style(presets::NOTHING);
-        table.set_header(T::HEADERS.iter().copied());
+        let mut w = self.list_writer();
         for r in rows {
-            table.add_row(r.cells());
+            if !w.push(r)? {
+                break;
+            }
         }
-        let mut s = String::new();
-        for line in table.to_string().lines() {
-            // the preset pads every column on both sides; the first column needs no indent
-            s.push_str(line.strip_prefix(' ').unwrap_or(line).trim_end());
-            s.push('\n');
+        w.finish()
+    }
+
+    /// A writer that prints rows as they arrive, so `--all` never holds a whole table.
+    pub fn list_writer<T: Serialize + Render>(&self) -> ListWriter<T> {
+        ListWriter {
+            json: self.json,
+            out: std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()),
+            pending: Vec::new(),
+            widths: None,
+            count: 0,
+            closed: false,
+            _row: std::marker::PhantomData,
         }
-        emit(&s)
     }
 
     /// A confirmation for people, or a JSON object for programs.
     pub fn done(&self, human: &str, json: serde_json::Value) -> Result<()> {
         if self.json { emit(&(to_json(&json)? + "\n")) } else { emit(&format!("{human}\n")) }
+    }
+}
+
+/// Rows for people are aligned on the widths of the first `ALIGN_ROWS` rows; later rows
+/// (only with `--all` or a large `--limit`) keep those widths, overflowing where longer.
+const ALIGN_ROWS: usize = 1000;
+const GAP: usize = 2;
+
+/// Streams a list to stdout; see [`Output::list_writer`].
+pub struct ListWriter<T> {
+    json: bool,
+    out: std::io::BufWriter<std::io::Stdout>,
+    pending: Vec<Vec<String>>,
+    widths: Option<Vec<usize>>,
+    count: usize,
+    closed: bool,
+    _row: std::marker::PhantomData<T>,
+}
+
+impl<T: Serialize + Render> ListWriter<T> {
+    /// Adds a row; `Ok(false)` when the reader has gone away (stop producing rows).
+    pub fn push(&mut self, row: &T) -> Result<bool> {
+        if self.closed {
+            return Ok(false);
+        }
+        self.count += 1;
+        if self.json {
+            let item = to_json(row)?;
+            let mut s = String::with_capacity(item.len() + 16);
+            s.push_str(if self.count == 1 { "[\n" } else { ",\n" });
+            for (i, line) in item.lines().enumerate() {
+                if i > 0 {
+                    s.push('\n');
+                }
+                s.push_str("  ");
+                s.push_str(line);
+            }
+            return self.write(&s);
+        }
+        let cells = row.cells();
+        if self.widths.is_some() {
+            let line = self.line(&cells);
+            return self.write(&line);
+        }
+        self.pending.push(cells);
+        if self.pending.len() >= ALIGN_ROWS {
+            return self.flush_pending();
+        }
+        Ok(true)
+    }
+
+    pub fn finish(mut self) -> Result<()> {
+        if self.json {
+            let end = if self.count == 0 { "[]\n" } else { "\n]\n" };
+            self.write(end)?;
+        } else if self.widths.is_none() {
+            if self.pending.is_empty() {
+                eprintln!("(no results)");
+                return Ok(());
+            }
+            self.flush_pending()?;
+        }
+        match self.out.flush() {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                Err(Error::internal("cannot write to standard output", e))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn flush_pending(&mut self) -> Result<bool> {
+        let mut widths: Vec<usize> = T::HEADERS.iter().map(|h| h.width()).collect();
+        for row in &self.pending {
+            for (w, c) in widths.iter_mut().zip(row) {
+                *w = (*w).max(c.width());
+            }
+        }
+        self.widths = Some(widths);
+        let header: Vec<String> = T::HEADERS.iter().map(|h| h.to_string()).collect();
+        let mut s = self.line(&header);
+        for row in std::mem::take(&mut self.pending) {
+            s.push_str(&self.line(&row));
+        }
+        self.write(&s)
+    }
+
+    fn line(&self, cells: &[String]) -> String {
+        let widths = self.widths.as_deref().unwrap_or_default();
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            s.push_str(c);
+            if i + 1 < cells.len() {
+                let pad = widths.get(i).copied().unwrap_or(0).saturating_sub(c.width()) + GAP;
+                s.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        let trimmed = s.trim_end().len();
+        s.truncate(trimmed);
+        s.push('\n');
+        s
+    }
+
+    fn write(&mut self, s: &str) -> Result<bool> {
+        match self.out.write_all(s.as_bytes()) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(false)
+            }
+            Err(e) => Err(Error::internal("cannot write to standard output", e)),
+        }
     }
 }

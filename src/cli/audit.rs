@@ -50,9 +50,10 @@ impl AuditCmd {
         match self {
             AuditCmd::List { limit, offset } => {
                 let actor = ctx.actor().await?;
-                let rows =
-                    crate::service::audit::list(ctx.db().await?, &actor, limit, offset).await?;
-                ctx.out.list(&rows)
+                let mut w = ctx.out.list_writer::<AuditEntry>();
+                let page = crate::repo::Page { limit: Some(limit), offset };
+                crate::service::audit::list(ctx.db().await?, &actor, page, |r| w.push(&r)).await?;
+                w.finish()
             }
         }
     }

@@ -129,10 +129,10 @@ impl ClientCmd {
             ClientCmd::List { mine, search, paging } => {
                 let actor = ctx.actor().await?;
                 let search = search.as_deref().map(str::trim).filter(|s| !s.is_empty());
-                let rows =
-                    svc::list(ctx.db().await?, &actor, mine, search, paging.limit(), paging.offset)
-                        .await?;
-                ctx.out.list(&rows)
+                let mut w = ctx.out.list_writer::<Client>();
+                svc::list(ctx.db().await?, &actor, mine, search, paging.page(), |r| w.push(&r))
+                    .await?;
+                w.finish()
             }
             ClientCmd::Show { id } => {
                 let actor = ctx.actor().await?;

@@ -135,10 +135,10 @@ impl ContractCmd {
                 let actor = ctx.actor().await?;
                 let filter =
                     ContractFilter { unsigned, unpaid, client_id: client, sales_contact_id: None };
-                let rows =
-                    svc::list(ctx.db().await?, &actor, filter, mine, paging.limit(), paging.offset)
-                        .await?;
-                ctx.out.list(&rows)
+                let mut w = ctx.out.list_writer::<Contract>();
+                svc::list(ctx.db().await?, &actor, filter, mine, paging.page(), |r| w.push(&r))
+                    .await?;
+                w.finish()
             }
             ContractCmd::Show { id } => {
                 let actor = ctx.actor().await?;

@@ -161,16 +161,10 @@ impl EmployeeCmd {
         match self {
             EmployeeCmd::List { role, inactive, paging } => {
                 let actor = ctx.actor().await?;
-                let rows = svc::list(
-                    ctx.db().await?,
-                    &actor,
-                    role,
-                    inactive,
-                    paging.limit(),
-                    paging.offset,
-                )
-                .await?;
-                ctx.out.list(&rows)
+                let mut w = ctx.out.list_writer::<Employee>();
+                svc::list(ctx.db().await?, &actor, role, inactive, paging.page(), |r| w.push(&r))
+                    .await?;
+                w.finish()
             }
             EmployeeCmd::Show { id } => {
                 let actor = ctx.actor().await?;

@@ -178,10 +178,10 @@ impl EventCmd {
                     contract_id: contract,
                     ..Default::default()
                 };
-                let rows =
-                    svc::list(ctx.db().await?, &actor, filter, mine, paging.limit(), paging.offset)
-                        .await?;
-                ctx.out.list(&rows)
+                let mut w = ctx.out.list_writer::<Event>();
+                svc::list(ctx.db().await?, &actor, filter, mine, paging.page(), |r| w.push(&r))
+                    .await?;
+                w.finish()
             }
             EventCmd::Show { id } => {
                 let actor = ctx.actor().await?;

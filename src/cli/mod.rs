@@ -206,8 +206,8 @@ pub struct Paging {
 }
 
 impl Paging {
-    pub fn limit(&self) -> i64 {
-        if self.all { i64::MAX } else { self.limit }
+    pub fn page(&self) -> crate::repo::Page {
+        crate::repo::Page { limit: (!self.all).then_some(self.limit), offset: self.offset }
     }
 }
 

@@ -2,11 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::PgExecutor;
+use sqlx::{PgConnection, PgExecutor, Postgres, QueryBuilder};
+
+use super::Page;
 
 use crate::error::Result;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
 pub struct AuditEntry {
     pub id: i64,
     pub at: DateTime<Utc>,
@@ -40,14 +42,18 @@ pub async fn record(
     Ok(())
 }
 
-pub async fn list(db: impl PgExecutor<'_>, limit: i64, offset: i64) -> Result<Vec<AuditEntry>> {
-    Ok(sqlx::query_as!(
-        AuditEntry,
-        "select id, at, actor_id, action, entity, entity_id, changes
-         from audit_log order by id desc limit $1 offset $2",
-        limit,
-        offset
-    )
-    .fetch_all(db)
-    .await?)
+/// Newest first.
+pub fn list_query(prefix: &str, page: Page) -> QueryBuilder<Postgres> {
+    let mut qb = QueryBuilder::new(prefix);
+    qb.push("select id, at, actor_id, action, entity, entity_id, changes from audit_log");
+    page.push(&mut qb, "id desc");
+    qb
+}
+
+pub async fn list(
+    db: &mut PgConnection,
+    page: Page,
+    sink: impl FnMut(AuditEntry) -> Result<bool>,
+) -> Result<()> {
+    super::stream(db, list_query("", page), sink).await
 }

@@ -2,11 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::PgExecutor;
+use sqlx::{PgConnection, PgExecutor, Postgres, QueryBuilder};
+
+use super::Page;
 
 use crate::error::Result;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
 pub struct Client {
     pub id: i64,
     pub first_name: String,
@@ -91,30 +93,35 @@ pub fn like_pattern(text: &str) -> String {
     p
 }
 
+/// The list query, after `prefix` (`""`, or `"explain "` for the plan tests).
+pub fn list_query(prefix: &str, f: &ClientFilter<'_>, page: Page) -> QueryBuilder<Postgres> {
+    let mut qb = QueryBuilder::new(prefix);
+    qb.push(
+        "select id, first_name, last_name, email, phone, company_name, sales_contact_id, \
+         created_at, updated_at from clients where true",
+    );
+    if let Some(id) = f.sales_contact_id {
+        qb.push(" and sales_contact_id = ").push_bind(id);
+    }
+    if let Some(text) = f.search {
+        // the expression of the trigram index clients_search_idx
+        qb.push(
+            " and (first_name || ' ' || last_name || ' ' || email || ' ' || \
+             coalesce(company_name, '')) ilike ",
+        )
+        .push_bind(like_pattern(text));
+    }
+    page.push(&mut qb, "id");
+    qb
+}
+
 pub async fn list(
-    db: impl PgExecutor<'_>,
+    db: &mut PgConnection,
     f: &ClientFilter<'_>,
-    limit: i64,
-    offset: i64,
-) -> Result<Vec<Client>> {
-    let pattern = f.search.map(like_pattern);
-    Ok(sqlx::query_as!(
-        Client,
-        "select id, first_name, last_name, email, phone, company_name, sales_contact_id,
-                created_at, updated_at
-         from clients
-         where ($1::bigint is null or sales_contact_id = $1)
-           and ($2::text is null
-                or (first_name || ' ' || last_name || ' ' || email || ' ' || coalesce(company_name, ''))
-                   ilike $2)
-         order by id limit $3 offset $4",
-        f.sales_contact_id,
-        pattern,
-        limit,
-        offset
-    )
-    .fetch_all(db)
-    .await?)
+    page: Page,
+    sink: impl FnMut(Client) -> Result<bool>,
+) -> Result<()> {
+    super::stream(db, list_query("", f, page), sink).await
 }
 
 /// `None` leaves a field as it is; for the optional fields `Some(None)` clears it.

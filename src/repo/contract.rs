@@ -3,11 +3,13 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
-use sqlx::PgExecutor;
+use sqlx::{PgConnection, PgExecutor, Postgres, QueryBuilder};
+
+use super::Page;
 
 use crate::error::Result;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
 pub struct Contract {
     pub id: i64,
     pub client_id: i64,
@@ -78,31 +80,36 @@ pub struct ContractFilter {
     pub client_id: Option<i64>,
 }
 
+/// The list query, after `prefix` (`""`, or `"explain "` for the plan tests).
+pub fn list_query(prefix: &str, f: &ContractFilter, page: Page) -> QueryBuilder<Postgres> {
+    let mut qb = QueryBuilder::new(prefix);
+    qb.push(
+        "select id, client_id, sales_contact_id, total_amount, amount_due, is_signed, signed_at, \
+         created_at, updated_at from contracts where true",
+    );
+    if f.unsigned {
+        qb.push(" and not is_signed");
+    }
+    if f.unpaid {
+        qb.push(" and amount_due > 0");
+    }
+    if let Some(id) = f.sales_contact_id {
+        qb.push(" and sales_contact_id = ").push_bind(id);
+    }
+    if let Some(id) = f.client_id {
+        qb.push(" and client_id = ").push_bind(id);
+    }
+    page.push(&mut qb, "id");
+    qb
+}
+
 pub async fn list(
-    db: impl PgExecutor<'_>,
+    db: &mut PgConnection,
     f: &ContractFilter,
-    limit: i64,
-    offset: i64,
-) -> Result<Vec<Contract>> {
-    Ok(sqlx::query_as!(
-        Contract,
-        "select id, client_id, sales_contact_id, total_amount, amount_due, is_signed, signed_at,
-                created_at, updated_at
-         from contracts
-         where (not $1 or not is_signed)
-           and (not $2 or amount_due > 0)
-           and ($3::bigint is null or sales_contact_id = $3)
-           and ($4::bigint is null or client_id = $4)
-         order by id limit $5 offset $6",
-        f.unsigned,
-        f.unpaid,
-        f.sales_contact_id,
-        f.client_id,
-        limit,
-        offset
-    )
-    .fetch_all(db)
-    .await?)
+    page: Page,
+    sink: impl FnMut(Contract) -> Result<bool>,
+) -> Result<()> {
+    super::stream(db, list_query("", f, page), sink).await
 }
 
 pub async fn update(

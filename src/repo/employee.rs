@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::PgExecutor;
+use sqlx::{PgConnection, PgExecutor, Postgres, QueryBuilder};
+
+use super::Page;
 
 use crate::domain::{Email, Name, Role};
 use crate::error::Result;
@@ -97,27 +99,36 @@ pub async fn credentials_by_email(
     .await?)
 }
 
-pub async fn list(
-    db: impl PgExecutor<'_>,
+/// The list query, after `prefix` (`""`, or `"explain "` for the plan tests).
+pub fn list_query(
+    prefix: &str,
     role: Option<Role>,
     include_inactive: bool,
-    limit: i64,
-    offset: i64,
-) -> Result<Vec<Employee>> {
-    Ok(sqlx::query_as!(
-        Employee,
-        r#"select id, first_name, last_name, email, role as "role: Role", is_active,
-                  created_at, updated_at, deactivated_at
-           from employees
-           where ($1::text is null or role = $1) and ($2 or is_active)
-           order by id limit $3 offset $4"#,
-        role.map(Role::as_str),
-        include_inactive,
-        limit,
-        offset
-    )
-    .fetch_all(db)
-    .await?)
+    page: Page,
+) -> QueryBuilder<Postgres> {
+    let mut qb = QueryBuilder::new(prefix);
+    qb.push(
+        "select id, first_name, last_name, email, role, is_active, created_at, updated_at, \
+         deactivated_at from employees where true",
+    );
+    if let Some(r) = role {
+        qb.push(" and role = ").push_bind(r.as_str());
+    }
+    if !include_inactive {
+        qb.push(" and is_active");
+    }
+    page.push(&mut qb, "id");
+    qb
+}
+
+pub async fn list(
+    db: &mut PgConnection,
+    role: Option<Role>,
+    include_inactive: bool,
+    page: Page,
+    sink: impl FnMut(Employee) -> Result<bool>,
+) -> Result<()> {
+    super::stream(db, list_query("", role, include_inactive, page), sink).await
 }
 
 pub struct EmployeeChanges<'a> {

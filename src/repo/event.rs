@@ -2,11 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::PgExecutor;
+use sqlx::{PgConnection, PgExecutor, Postgres, QueryBuilder};
+
+use super::Page;
 
 use crate::error::Result;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
 pub struct Event {
     pub id: i64,
     pub contract_id: i64,
@@ -88,34 +90,45 @@ pub struct EventFilter {
     pub contract_id: Option<i64>,
 }
 
+/// The list query, after `prefix` (`""`, or `"explain "` for the plan tests).
+pub fn list_query(prefix: &str, f: &EventFilter, page: Page) -> QueryBuilder<Postgres> {
+    let mut qb = QueryBuilder::new(prefix);
+    qb.push(
+        "select id, contract_id, client_id, name, start_at, end_at, location, attendees, notes, \
+         support_contact_id, created_at, updated_at from events where true",
+    );
+    if f.no_support {
+        qb.push(" and support_contact_id is null");
+    }
+    if let Some(id) = f.support_contact_id {
+        qb.push(" and support_contact_id = ").push_bind(id);
+    }
+    if let Some(id) = f.sales_contact_id {
+        // through the sales contact's clients (clients_sales_contact_idx, then
+        // events_client_idx), not by filtering every event
+        qb.push(
+            " and client_id = any (array(select c.id from clients c where c.sales_contact_id = ",
+        )
+        .push_bind(id)
+        .push("))");
+    }
+    if f.upcoming {
+        qb.push(" and start_at >= now()");
+    }
+    if let Some(id) = f.contract_id {
+        qb.push(" and contract_id = ").push_bind(id);
+    }
+    page.push(&mut qb, "id");
+    qb
+}
+
 pub async fn list(
-    db: impl PgExecutor<'_>,
+    db: &mut PgConnection,
     f: &EventFilter,
-    limit: i64,
-    offset: i64,
-) -> Result<Vec<Event>> {
-    Ok(sqlx::query_as!(
-        Event,
-        "select id, contract_id, client_id, name, start_at, end_at, location, attendees, notes,
-                support_contact_id, created_at, updated_at
-         from events
-         where (not $1 or support_contact_id is null)
-           and ($2::bigint is null or support_contact_id = $2)
-           and ($3::bigint is null
-                or client_id in (select c.id from clients c where c.sales_contact_id = $3))
-           and (not $4 or start_at >= now())
-           and ($5::bigint is null or contract_id = $5)
-         order by id limit $6 offset $7",
-        f.no_support,
-        f.support_contact_id,
-        f.sales_contact_id,
-        f.upcoming,
-        f.contract_id,
-        limit,
-        offset
-    )
-    .fetch_all(db)
-    .await?)
+    page: Page,
+    sink: impl FnMut(Event) -> Result<bool>,
+) -> Result<()> {
+    super::stream(db, list_query("", f, page), sink).await
 }
 
 #[derive(Default)]

@@ -10,7 +10,54 @@ pub mod event;
 pub mod session;
 pub mod throttle;
 
+use futures_util::TryStreamExt;
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder};
+
 use crate::error::{Error, Kind};
+
+/// Which rows of a list: lists are ordered by id; `limit: None` is `--all`.
+#[derive(Clone, Copy, Debug)]
+pub struct Page {
+    pub limit: Option<i64>,
+    pub offset: i64,
+}
+
+impl Page {
+    pub fn first(limit: i64) -> Page {
+        Page { limit: Some(limit), offset: 0 }
+    }
+
+    /// Appends `order by id limit … offset …` (`key` is the ordering column).
+    pub fn push(self, qb: &mut QueryBuilder<Postgres>, key: &str) {
+        qb.push(format!(" order by {key}"));
+        if let Some(limit) = self.limit {
+            qb.push(" limit ").push_bind(limit);
+        }
+        if self.offset > 0 {
+            qb.push(" offset ").push_bind(self.offset);
+        }
+    }
+}
+
+/// Runs a list query and hands each row to `sink` as it arrives from the server, so that
+/// memory does not grow with the number of rows. `sink` returns `false` to stop early.
+pub async fn stream<T>(
+    db: &mut PgConnection,
+    mut qb: QueryBuilder<Postgres>,
+    mut sink: impl FnMut(T) -> Result<bool, Error>,
+) -> Result<(), Error>
+where
+    T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    let mut rows = qb.build_query_as::<T>().fetch(db);
+    while let Some(row) = rows.try_next().await? {
+        if !sink(row)? {
+            break;
+        }
+    }
+    Ok(())
+}
 
 /// The user-facing meaning of each named constraint of the schema.
 fn constraint_error(name: &str) -> Option<Error> {

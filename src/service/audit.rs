@@ -5,14 +5,14 @@ use sqlx::PgConnection;
 use crate::auth::guard::Actor;
 use crate::auth::permissions::{Action, Facts};
 use crate::error::Result;
-use crate::repo::{self, audit::AuditEntry};
+use crate::repo::{self, Page, audit::AuditEntry};
 
 pub async fn list(
     conn: &mut PgConnection,
     actor: &Actor,
-    limit: i64,
-    offset: i64,
-) -> Result<Vec<AuditEntry>> {
+    page: Page,
+    sink: impl FnMut(AuditEntry) -> Result<bool>,
+) -> Result<()> {
     actor.authorize(Action::AuditList, Facts::default())?;
-    repo::audit::list(conn, limit, offset).await
+    repo::audit::list(conn, page, sink).await
 }

@@ -8,7 +8,7 @@ use crate::auth::permissions::{Action, Facts};
 use crate::domain::{Email, Name, OptionalText, Role};
 use crate::error::{Error, Result};
 use crate::repo::client::{Client, ClientChanges, ClientFilter, NewClient};
-use crate::repo::{self, found};
+use crate::repo::{self, Page, found};
 
 fn owner(c: &Client) -> Facts {
     Facts { owner: Some(c.sales_contact_id), ..Default::default() }
@@ -48,13 +48,13 @@ pub async fn list(
     actor: &Actor,
     mine: bool,
     search: Option<&str>,
-    limit: i64,
-    offset: i64,
-) -> Result<Vec<Client>> {
+    page: Page,
+    sink: impl FnMut(Client) -> Result<bool>,
+) -> Result<()> {
     let action = if mine { Action::ClientListMine } else { Action::ClientList };
     actor.authorize(action, Facts::default())?;
     let filter = ClientFilter { sales_contact_id: mine.then_some(actor.id), search };
-    repo::client::list(conn, &filter, limit, offset).await
+    repo::client::list(conn, &filter, page, sink).await
 }
 
 pub async fn show(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<Client> {

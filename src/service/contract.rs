@@ -8,7 +8,7 @@ use crate::auth::permissions::{Action, Facts};
 use crate::domain::Money;
 use crate::error::{Error, Result};
 use crate::repo::contract::{Contract, ContractFilter};
-use crate::repo::{self, found};
+use crate::repo::{self, Page, found};
 
 fn owner(c: &Contract) -> Facts {
     Facts { owner: Some(c.sales_contact_id), ..Default::default() }
@@ -58,15 +58,15 @@ pub async fn list(
     actor: &Actor,
     mut filter: ContractFilter,
     mine: bool,
-    limit: i64,
-    offset: i64,
-) -> Result<Vec<Contract>> {
+    page: Page,
+    sink: impl FnMut(Contract) -> Result<bool>,
+) -> Result<()> {
     let action = if mine { Action::ContractListMine } else { Action::ContractList };
     actor.authorize(action, Facts::default())?;
     if mine {
         filter.sales_contact_id = Some(actor.id);
     }
-    repo::contract::list(conn, &filter, limit, offset).await
+    repo::contract::list(conn, &filter, page, sink).await
 }
 
 pub async fn show(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<Contract> {

@@ -9,7 +9,7 @@ use crate::auth::permissions::{Action, Facts};
 use crate::domain::{Email, Name, Password, Role};
 use crate::error::{Error, Result};
 use crate::repo::employee::{Employee, EmployeeChanges, NewEmployee};
-use crate::repo::{self, found};
+use crate::repo::{self, Page, found};
 
 pub struct NewEmployeeInput {
     pub first_name: Name,
@@ -81,11 +81,11 @@ pub async fn list(
     actor: &Actor,
     role: Option<Role>,
     include_inactive: bool,
-    limit: i64,
-    offset: i64,
-) -> Result<Vec<Employee>> {
+    page: Page,
+    sink: impl FnMut(Employee) -> Result<bool>,
+) -> Result<()> {
     actor.authorize(Action::EmployeeList, Facts::default())?;
-    repo::employee::list(conn, role, include_inactive, limit, offset).await
+    repo::employee::list(conn, role, include_inactive, page, sink).await
 }
 
 pub async fn show(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<Employee> {

@@ -9,7 +9,7 @@ use crate::auth::permissions::{Action, Facts};
 use crate::domain::{EventPeriod, Name, OptionalText, Role, Timestamp};
 use crate::error::{Error, Result};
 use crate::repo::event::{Event, EventChanges, EventFilter, NewEvent};
-use crate::repo::{self, found};
+use crate::repo::{self, Page, found};
 
 fn assigned(e: &Event) -> Facts {
     Facts { assignee: e.support_contact_id, ..Default::default() }
@@ -81,9 +81,9 @@ pub async fn list(
     actor: &Actor,
     mut filter: EventFilter,
     mine: bool,
-    limit: i64,
-    offset: i64,
-) -> Result<Vec<Event>> {
+    page: Page,
+    sink: impl FnMut(Event) -> Result<bool>,
+) -> Result<()> {
     let action = if mine { Action::EventListMine } else { Action::EventList };
     actor.authorize(action, Facts::default())?;
     if mine {
@@ -93,7 +93,7 @@ pub async fn list(
             Role::Management => {}
         }
     }
-    repo::event::list(conn, &filter, limit, offset).await
+    repo::event::list(conn, &filter, page, sink).await
 }
 
 pub async fn show(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<Event> {

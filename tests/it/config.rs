@@ -74,7 +74,7 @@ fn unmigrated_schema_is_exit_7_until_db_migrate() {
         .stderr_has("hint: run `epicevents db migrate`");
     u.run(["create-employee", "A", "B", "a@example.com", PASSWORD, "MANAGEMENT"]).code(7);
     u.run(["db", "status"]).ok().stdout_has("pending");
-    u.run(["db", "migrate"]).ok().stdout_has("Applied 2 migration");
+    u.run(["db", "migrate"]).ok().stdout_has("Applied 3 migration");
     u.run(["db", "migrate"]).ok().stdout_has("up to date");
     let st = u.run(["--json", "db", "status"]).ok().json();
     assert_eq!(st["pending"], 0);

@@ -15,5 +15,6 @@ mod employee;
 mod events;
 mod hardening;
 mod permissions;
+mod plans;
 mod telemetry;
 mod terminal;

@@ -1,0 +1,178 @@
+//! Every list query, at a few thousand rows, is planned without a sequential scan of a big
+//! table: the queries are the binary's own (`repo::*::list_query`), prefixed with EXPLAIN.
+
+use epicevents::domain::Role;
+use epicevents::repo::{
+    self, Page, client::ClientFilter, contract::ContractFilter, event::EventFilter,
+};
+use serde_json::Value;
+use sqlx::{Connection, PgConnection, Postgres, QueryBuilder};
+
+use crate::common::*;
+
+const BIG: [&str; 4] = ["clients", "contracts", "events", "audit_log"];
+
+const SEED: &str = "
+insert into employees (first_name, last_name, email, role, password_hash)
+select 'E' || i, 'X', 'e' || i || '@example.com',
+       (array['MANAGEMENT','SALES','SUPPORT'])[1 + i % 3], 'x'
+from generate_series(1, 300) i;
+insert into clients (first_name, last_name, email, company_name, sales_contact_id)
+select 'C' || i, 'Client', 'c' || i || '@example.com', 'Company ' || (i % 500), 3 * (i % 100) + 1
+from generate_series(1, 20000) i;
+insert into contracts (client_id, sales_contact_id, total_amount, amount_due, is_signed, signed_at)
+select c.id, c.sales_contact_id, 1000, case when g % 4 = 0 then 500 else 0 end,
+       g % 5 <> 0, case when g % 5 <> 0 then now() end
+from clients c cross join generate_series(1, 3) g;
+insert into events (contract_id, client_id, name, start_at, end_at, location, attendees, support_contact_id)
+select k.id, k.client_id, 'Event ' || k.id, now() + (k.id % 400 - 200) * interval '1 day',
+       now() + (k.id % 400 - 200) * interval '1 day' + interval '4 hours', 'Paris', 10,
+       case when k.id % 7 = 0 then null else 3 * (k.id % 100) + 2 end
+from contracts k where k.is_signed;
+insert into audit_log (actor_id, action, entity, entity_id)
+select 1, 'client.create', 'client', i from generate_series(1, 5000) i;
+analyze;
+";
+
+fn seq_scans(plan: &Value, found: &mut Vec<String>) {
+    match plan {
+        Value::Object(m) => {
+            if m.get("Node Type").and_then(Value::as_str) == Some("Seq Scan") {
+                let rel = m.get("Relation Name").and_then(Value::as_str).unwrap_or("");
+                if BIG.contains(&rel) {
+                    found.push(rel.to_owned());
+                }
+            }
+            m.values().for_each(|v| seq_scans(v, found));
+        }
+        Value::Array(a) => a.iter().for_each(|v| seq_scans(v, found)),
+        _ => {}
+    }
+}
+
+#[test]
+fn no_list_query_scans_a_big_table_sequentially() {
+    let db = TestDb::new();
+    db.sql(SEED);
+    let page = Page::first(50);
+    let all = Page { limit: None, offset: 0 };
+    let x = "explain (format json) ";
+    let queries: Vec<(String, QueryBuilder<Postgres>)> = vec![
+        ("employee list".into(), repo::employee::list_query(x, None, false, page)),
+        (
+            "employee list --role SALES".into(),
+            repo::employee::list_query(x, Some(Role::Sales), false, page),
+        ),
+        ("client list".into(), repo::client::list_query(x, &ClientFilter::default(), page)),
+        ("client list --all".into(), repo::client::list_query(x, &ClientFilter::default(), all)),
+        (
+            "client list --mine".into(),
+            repo::client::list_query(
+                x,
+                &ClientFilter { sales_contact_id: Some(4), search: None },
+                page,
+            ),
+        ),
+        (
+            "client list --search".into(),
+            repo::client::list_query(
+                x,
+                &ClientFilter { sales_contact_id: None, search: Some("c4242@") },
+                page,
+            ),
+        ),
+        (
+            "client list --search (rare)".into(),
+            repo::client::list_query(
+                x,
+                &ClientFilter { sales_contact_id: None, search: Some("nobody-has-this") },
+                page,
+            ),
+        ),
+        ("contract list".into(), repo::contract::list_query(x, &ContractFilter::default(), page)),
+        (
+            "contract list --unsigned".into(),
+            repo::contract::list_query(
+                x,
+                &ContractFilter { unsigned: true, ..Default::default() },
+                page,
+            ),
+        ),
+        (
+            "contract list --unpaid".into(),
+            repo::contract::list_query(
+                x,
+                &ContractFilter { unpaid: true, ..Default::default() },
+                page,
+            ),
+        ),
+        (
+            "contract list --mine".into(),
+            repo::contract::list_query(
+                x,
+                &ContractFilter { sales_contact_id: Some(4), ..Default::default() },
+                page,
+            ),
+        ),
+        (
+            "contract list --client".into(),
+            repo::contract::list_query(
+                x,
+                &ContractFilter { client_id: Some(42), ..Default::default() },
+                page,
+            ),
+        ),
+        ("event list".into(), repo::event::list_query(x, &EventFilter::default(), page)),
+        (
+            "event list --no-support".into(),
+            repo::event::list_query(
+                x,
+                &EventFilter { no_support: true, ..Default::default() },
+                page,
+            ),
+        ),
+        (
+            "event list --mine (SUPPORT)".into(),
+            repo::event::list_query(
+                x,
+                &EventFilter { support_contact_id: Some(5), ..Default::default() },
+                page,
+            ),
+        ),
+        (
+            "event list --mine (SALES)".into(),
+            repo::event::list_query(
+                x,
+                &EventFilter { sales_contact_id: Some(4), ..Default::default() },
+                page,
+            ),
+        ),
+        (
+            "event list --upcoming".into(),
+            repo::event::list_query(x, &EventFilter { upcoming: true, ..Default::default() }, page),
+        ),
+        (
+            "event list --contract".into(),
+            repo::event::list_query(
+                x,
+                &EventFilter { contract_id: Some(42), ..Default::default() },
+                page,
+            ),
+        ),
+        ("audit list".into(), repo::audit::list_query(x, page)),
+    ];
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut bad = Vec::new();
+    rt.block_on(async {
+        let mut conn = PgConnection::connect(&db.url).await.unwrap();
+        for (name, mut qb) in queries {
+            let plan: Value = qb.build_query_scalar().fetch_one(&mut conn).await.unwrap();
+            let mut found = Vec::new();
+            seq_scans(&plan, &mut found);
+            if !found.is_empty() {
+                bad.push(format!("{name}: seq scan of {found:?}\n{plan:#}"));
+            }
+        }
+    });
+    assert!(bad.is_empty(), "{}", bad.join("\n\n"));
+}
