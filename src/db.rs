@@ -71,6 +71,8 @@ pub async fn check_schema(conn: &mut PgConnection) -> Result<()> {
 
 /// Applies pending migrations; returns how many were applied.
 pub async fn migrate(conn: &mut PgConnection) -> Result<usize> {
+    // building an index on a large table may take longer than any everyday statement
+    sqlx::query("set statement_timeout = 0").execute(&mut *conn).await?;
     let before = applied_versions(conn).await?.len();
     MIGRATOR.run(&mut *conn).await.map_err(|e| match e {
         sqlx::migrate::MigrateError::Execute(db) => crate::repo::map_db_error(db),

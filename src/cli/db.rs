@@ -21,6 +21,16 @@ pub enum DbCmd {
     /// Stop the local zero-config PostgreSQL server (when DATABASE_URL is not set)
     #[command(after_help = "Example:\n  epicevents db stop")]
     Stop,
+    /// Fill an empty database with a large synthetic company, for benchmarks
+    #[command(
+        after_help = "Examples:\n  epicevents db seed --scale 1     # 1,000 employees, 100,000 clients, 300,000 contracts, 1,000,000 events\n  \
+                            epicevents --json db seed --scale 0.1"
+    )]
+    Seed {
+        /// Size relative to 1,000 employees / 100,000 clients / 300,000 contracts / 1,000,000 events
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+    },
 }
 
 impl DbCmd {
@@ -37,6 +47,21 @@ impl DbCmd {
                 ctx.out.done(&human, json!({ "applied": n, "total": total }))
             }
             DbCmd::Status => status(ctx).await,
+            DbCmd::Seed { scale } => {
+                let started = std::time::Instant::now();
+                let s = crate::service::seed::seed(ctx.db().await?, scale).await?;
+                let secs = started.elapsed().as_secs_f64();
+                let human = format!(
+                    "Seeded {} employees, {} clients, {} contracts, {} events in {secs:.1} s.\n\
+                     Every account's password: {}\n\
+                     Log in as employee1@bench.example (MANAGEMENT), employee2@bench.example \
+                     (SALES) or employee11@bench.example (SUPPORT).",
+                    s.employees, s.clients, s.contracts, s.events, s.password
+                );
+                let mut v = serde_json::to_value(&s).unwrap_or_default();
+                v["seconds"] = json!(secs);
+                ctx.out.done(&human, v)
+            }
             DbCmd::Stop => {
                 if ctx.settings.database_url.is_some() {
                     return ctx.out.done(

@@ -8,3 +8,4 @@ pub mod contract;
 pub mod demo;
 pub mod employee;
 pub mod event;
+pub mod seed;

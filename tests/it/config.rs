@@ -100,3 +100,24 @@ fn usage_errors_are_exit_2_and_help_is_exit_0() {
     assert!(help.stdout.contains("Exit codes"));
     u.run(["--version"]).ok().stdout_has("epicevents");
 }
+
+#[test]
+fn db_seed_fills_an_empty_database_and_refuses_a_full_one() {
+    let db = TestDb::new();
+    let u = db.user();
+    let s = u.run(["--json", "db", "seed", "--scale", "0.002"]).ok().json();
+    assert_eq!(s["employees"], 20);
+    assert_eq!(s["clients"], 200);
+    assert_eq!(s["contracts"], 600);
+    assert_eq!(db.scalar("select count(*) from events"), s["events"].to_string());
+    // every seeded account logs in with the printed password, and sees its own data
+    let pw = s["password"].as_str().unwrap();
+    for (id, mine) in [(2, "client"), (11, "event")] {
+        let user = db.user();
+        user.run_stdin(&format!("{pw}\n"), ["login", &format!("employee{id}@bench.example")]).ok();
+        let rows = user.run(["--json", mine, "list", "--mine"]).ok().json();
+        assert!(!rows.as_array().unwrap().is_empty(), "employee {id} owns nothing");
+    }
+    u.run(["db", "seed", "--scale", "0.002"]).code(6).stderr_has("not empty");
+    u.run(["db", "seed", "--scale", "0"]).code(2);
+}
