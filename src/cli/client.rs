@@ -3,9 +3,9 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use super::{Context, Paging, employee::nothing_to_update, input};
+use super::{Context, Paging, input, nothing_to_update, usage};
 use crate::domain::{Email, Name, OptionalText};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::output::{self, Render};
 use crate::repo::client::Client;
 use crate::service::client::{self as svc, ClientUpdate, NewClientInput};
@@ -117,10 +117,6 @@ impl Render for Client {
             ("updated_at", output::local(&self.updated_at)),
         ]
     }
-}
-
-fn usage<T>(r: std::result::Result<T, String>) -> Result<T> {
-    r.map_err(Error::usage)
 }
 
 impl ClientCmd {

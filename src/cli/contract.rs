@@ -153,7 +153,7 @@ impl ContractCmd {
             }
             ContractCmd::Update { id, total, amount_due } => {
                 if total.is_none() && amount_due.is_none() {
-                    return Err(super::employee::nothing_to_update());
+                    return Err(super::nothing_to_update());
                 }
                 let actor = ctx.actor().await?;
                 let c = svc::update(ctx.db().await?, &actor, id, total, amount_due).await?;

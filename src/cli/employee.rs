@@ -3,7 +3,7 @@
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use super::{Context, Paging, input};
+use super::{Context, Paging, input, nothing_to_update, usage};
 use crate::domain::{Email, Name, Password, Role};
 use crate::error::{Error, Result};
 use crate::output::{self, Render};
@@ -179,15 +179,11 @@ impl EmployeeCmd {
             }
             EmployeeCmd::Update { id, first_name, last_name, email, role } => {
                 let u = EmployeeUpdate {
-                    first_name: first_name
-                        .map(|v| Name::parse("first name", &v))
-                        .transpose()
-                        .map_err(Error::usage)?,
-                    last_name: last_name
-                        .map(|v| Name::parse("last name", &v))
-                        .transpose()
-                        .map_err(Error::usage)?,
-                    email: email.map(|v| Email::parse(&v)).transpose().map_err(Error::usage)?,
+                    first_name: usage(
+                        first_name.map(|v| Name::parse("first name", &v)).transpose(),
+                    )?,
+                    last_name: usage(last_name.map(|v| Name::parse("last name", &v)).transpose())?,
+                    email: usage(email.map(|v| Email::parse(&v)).transpose())?,
                     role,
                 };
                 if u.first_name.is_none()
@@ -232,9 +228,4 @@ impl EmployeeCmd {
             }
         }
     }
-}
-
-pub fn nothing_to_update() -> Error {
-    Error::usage("nothing to update: give at least one option to change")
-        .with_hint("see --help for the options")
 }

@@ -3,9 +3,9 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use super::{Context, Paging, employee::nothing_to_update, input};
+use super::{Context, Paging, input, nothing_to_update, usage};
 use crate::domain::{EventPeriod, Name, OptionalText, Timestamp};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::output::{self, Render};
 use crate::repo::event::{Event, EventFilter};
 use crate::service::event::{self as svc, EventUpdate, NewEventInput};
@@ -161,10 +161,6 @@ impl Render for Event {
             ("updated_at", output::local(&self.updated_at)),
         ]
     }
-}
-
-fn usage<T>(r: std::result::Result<T, String>) -> Result<T> {
-    r.map_err(Error::usage)
 }
 
 impl EventCmd {

@@ -211,6 +211,17 @@ impl Paging {
     }
 }
 
+/// A parse failure of a domain type, as a usage error (exit 2).
+pub fn usage<T>(r: std::result::Result<T, String>) -> Result<T> {
+    r.map_err(Error::usage)
+}
+
+/// An update command given no field to change (exit 2).
+pub fn nothing_to_update() -> Error {
+    Error::usage("nothing to update: give at least one option to change")
+        .with_hint("see --help for the options")
+}
+
 /// What a command may need, each part made on first use.
 pub struct Context {
     pub settings: Settings,

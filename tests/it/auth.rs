@@ -364,3 +364,16 @@ fn secrets_never_reach_the_output() {
         assert!(!all.contains(t["access"].as_str().unwrap()));
     }
 }
+
+#[test]
+fn without_rotation_the_refresh_token_stays_and_keeps_working() {
+    let (_db, mut m) = with_manager();
+    m.set("EPICCRM_JWT_ROTATE_REFRESH", "false");
+    let before = tokens(&m);
+    m.run(["refresh-token"]).ok();
+    let after = tokens(&m);
+    assert_eq!(before["refresh"], after["refresh"]);
+    assert_ne!(before["access"], after["access"]);
+    m.run(["refresh-token"]).ok();
+    m.run(["whoami"]).ok();
+}

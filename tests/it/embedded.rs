@@ -110,8 +110,17 @@ fn first_run_with_no_configuration_at_all() {
     );
     u.run(&["db", "stop"]).ok().stdout_has("Stopped");
     u.run(&["db", "status"]).ok().stdout_has("stopped");
-    // the next command starts it again, data intact
-    u.run(&["whoami"]).ok().stdout_has("ada@example.com");
+    // the next commands start it again, data intact; several at once start it once
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            u.command(&["whoami"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+        })
+        .collect();
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("ada@example.com"));
+    }
     u.run(&["demo"]).code(6).stderr_has("not empty");
 }
 

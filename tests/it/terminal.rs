@@ -87,6 +87,16 @@ fn on_a_terminal_after(
     args: &str,
     no_color: bool,
 ) -> (i32, String) {
+    on_a_terminal_dialog(u, &[(prompt, input)], args, no_color)
+}
+
+/// Like `on_a_terminal_after`, answering each prompt in turn.
+fn on_a_terminal_dialog(
+    u: &User,
+    dialog: &[(&str, &str)],
+    args: &str,
+    no_color: bool,
+) -> (i32, String) {
     let mut c = std::process::Command::new("script");
     c.args(["-qec", &format!("{} {args}", bin()), "/dev/null"])
         .env_clear()
@@ -114,17 +124,21 @@ fn on_a_terminal_after(
         }
     });
     let mut seen = Vec::new();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !String::from_utf8_lossy(&seen).contains(prompt) && std::time::Instant::now() < deadline {
-        if let Ok(chunk) = rx.recv_timeout(std::time::Duration::from_millis(50)) {
-            seen.extend(chunk);
-        }
-    }
-    // the prompt is printed just before echo is turned off: a person cannot type in that
-    // gap, a test can, so give the program a moment
-    std::thread::sleep(std::time::Duration::from_millis(500));
     let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(input.as_bytes()).unwrap();
+    for (prompt, input) in dialog {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !String::from_utf8_lossy(&seen).contains(prompt)
+            && std::time::Instant::now() < deadline
+        {
+            if let Ok(chunk) = rx.recv_timeout(std::time::Duration::from_millis(50)) {
+                seen.extend(chunk);
+            }
+        }
+        // the prompt is printed just before echo is turned off: a person cannot type in that
+        // gap, a test can, so give the program a moment
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        stdin.write_all(input.as_bytes()).unwrap();
+    }
     let status = child.wait().unwrap();
     drop(stdin);
     reader.join().unwrap();
@@ -169,4 +183,14 @@ fn destructive_commands_ask_on_a_terminal_and_passwords_are_hidden() {
     );
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("Password:") && !out.contains(PASSWORD), "{out:?}");
+
+    // with neither e-mail nor password given, both are asked for
+    let (code, out) = on_a_terminal_dialog(
+        &c.sue,
+        &[("Email:", "sue@example.com\n"), ("Password:", &format!("{PASSWORD}\n"))],
+        "login",
+        true,
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Logged in as Sue") && !out.contains(PASSWORD), "{out:?}");
 }
