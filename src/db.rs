@@ -31,11 +31,23 @@ pub async fn connect(options: &PgConnectOptions) -> Result<PgConnection> {
         ("statement_timeout", STATEMENT_TIMEOUT_MS.to_string()),
         ("lock_timeout", STATEMENT_TIMEOUT_MS.to_string()),
     ]);
+    let place = match options.get_socket() {
+        Some(dir) => format!("the socket in {}", dir.display()),
+        None => format!("{}:{}", options.get_host(), options.get_port()),
+    };
     match tokio::time::timeout(CONNECT_TIMEOUT, options.connect()).await {
         Ok(Ok(conn)) => Ok(conn),
-        Ok(Err(e)) => Err(crate::repo::map_db_error(e)),
+        Ok(Err(e)) => {
+            let err = crate::repo::map_db_error(e);
+            if err.kind() == crate::error::Kind::Unavailable && err.hint().is_none() {
+                let msg = format!("{} ({place})", err.message());
+                return Err(Error::unavailable(msg)
+                    .with_hint("is PostgreSQL running there, and is DATABASE_URL right?"));
+            }
+            Err(err)
+        }
         Err(_) => Err(Error::unavailable(format!(
-            "the database did not answer within {} seconds",
+            "the database did not answer within {} seconds ({place})",
             CONNECT_TIMEOUT.as_secs()
         ))),
     }

@@ -22,10 +22,15 @@ use clap::Parser;
 pub fn run() -> ExitCode {
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            // --help and --version are "errors" that exit 0; usage errors exit 2
+        Err(e) if !e.use_stderr() => {
+            // --help and --version come this way, and exit 0
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let (message, hint) = clap_error(&e);
+            report(&error::Error::usage(message).with_hint(hint));
+            return ExitCode::from(2);
         }
     };
     init_logging(cli.verbose);
@@ -43,6 +48,55 @@ pub fn run() -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// clap's usage error as one line, and a hint: clap's own tip ("a similar subcommand
+/// exists") when it has one, else the usage line of the command.
+fn clap_error(e: &clap::Error) -> (String, String) {
+    let text = e.render().to_string();
+    let (mut message, mut tips, mut usage) = (String::new(), Vec::new(), None);
+    let mut in_message = false;
+    for line in text.lines() {
+        let t = line.trim();
+        if let Some(rest) = t.strip_prefix("error: ") {
+            message = rest.to_owned();
+            in_message = true;
+        } else if let Some(tip) = t.strip_prefix("tip: ") {
+            tips.push(tip.to_owned());
+            in_message = false;
+        } else if let Some(u) = t.strip_prefix("Usage: ") {
+            usage = Some(format!("usage: {u}"));
+            in_message = false;
+        } else if t.is_empty() || t.starts_with("For more information") {
+            in_message = false;
+        } else if in_message {
+            // e.g. the list of missing arguments, one per line
+            message.push(' ');
+            message.push_str(t);
+        }
+    }
+    let hint = if tips.is_empty() {
+        usage.unwrap_or_else(|| format!("see `{} --help`", command_path()))
+    } else {
+        tips.join("; ")
+    };
+    (message.trim_end_matches(':').to_owned(), hint)
+}
+
+/// `epicevents contract create`: the subcommands named on the command line.
+fn command_path() -> String {
+    let mut cmd = <cli::Cli as clap::CommandFactory>::command();
+    let mut path = vec!["epicevents".to_owned()];
+    for arg in std::env::args().skip(1).filter(|a| !a.starts_with('-')) {
+        match cmd.find_subcommand(&arg) {
+            Some(sub) => {
+                path.push(sub.get_name().to_owned());
+                cmd = sub.clone();
+            }
+            None => break,
+        }
+    }
+    path.join(" ")
 }
 
 fn report(e: &error::Error) {

@@ -135,9 +135,11 @@ pub fn check(actor: &Actor, action: Action, facts: Facts) -> Result<()> {
     if allows(grant, actor.id, facts) {
         return Ok(());
     }
+    let or_manager =
+        if action.grant_for(Role::Management) == Grant::Yes { " or a manager" } else { "" };
     let why = match grant {
-        Grant::Owner => "only the client's sales contact or a manager may do this".to_owned(),
-        Grant::Assigned => "only the event's support contact or a manager may do this".to_owned(),
+        Grant::Owner => format!("only the client's sales contact{or_manager} may do this"),
+        Grant::Assigned => format!("only the event's support contact{or_manager} may do this"),
         Grant::OnSelf => "you may only do this for your own account".to_owned(),
         Grant::NotSelf => "you cannot do this to your own account".to_owned(),
         Grant::No | Grant::Yes => {

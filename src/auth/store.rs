@@ -218,10 +218,13 @@ mod keyring {
             .map_err(|e| Error::internal("cannot start the keyring thread", e))?;
         match rx.recv_timeout(KEYRING_TIMEOUT) {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(Error::unavailable(format!("the OS keyring failed: {e}"))
-                .with_hint("set EPICCRM_TOKEN_STORE=file to keep tokens in a file")),
+            Ok(Err(e)) => {
+                tracing::debug!("keyring: {e}");
+                Err(Error::unavailable("the OS keyring is not available")
+                    .with_hint("set EPICCRM_TOKEN_STORE=file (or auto) to keep tokens in a file"))
+            }
             Err(_) => Err(Error::unavailable("the OS keyring did not answer in time")
-                .with_hint("set EPICCRM_TOKEN_STORE=file to keep tokens in a file")),
+                .with_hint("set EPICCRM_TOKEN_STORE=file (or auto) to keep tokens in a file")),
         }
     }
 

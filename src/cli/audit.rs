@@ -12,12 +12,8 @@ pub enum AuditCmd {
     /// The latest changes, newest first
     #[command(after_help = "Example:\n  epicevents audit list --limit 20")]
     List {
-        /// At most this many entries
-        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=100_000))]
-        limit: i64,
-        /// Skip this many entries first
-        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(i64).range(0..))]
-        offset: i64,
+        #[command(flatten)]
+        paging: super::Paging,
     },
 }
 
@@ -48,10 +44,10 @@ impl Render for AuditEntry {
 impl AuditCmd {
     pub async fn run(self, ctx: &mut Context) -> Result<()> {
         match self {
-            AuditCmd::List { limit, offset } => {
+            AuditCmd::List { paging } => {
                 let actor = ctx.actor().await?;
                 let mut w = ctx.out.list_writer::<AuditEntry>();
-                let page = crate::repo::Page { limit: Some(limit), offset };
+                let page = paging.page();
                 crate::service::audit::list(ctx.db().await?, &actor, page, |r| w.push(&r)).await?;
                 w.finish()
             }

@@ -36,7 +36,8 @@ pub enum ClientCmd {
     },
     /// Create a client; you become its sales contact (SALES)
     #[command(
-        after_help = "Example:\n  epicevents client create Kevin Casey kevin@startup.io --phone '+33 6 12 34 56 78' --company 'Cool Startup LLC'"
+        after_help = "Example:\n  epicevents client create Kevin Casey kevin@startup.io \\\n    \
+                            --phone '+33 6 12 34 56 78' --company 'Cool Startup LLC'"
     )]
     Create {
         /// First name
@@ -176,6 +177,10 @@ impl ClientCmd {
             }
             ClientCmd::Delete { id, yes } => {
                 let actor = ctx.actor().await?;
+                if !yes {
+                    // ask only about something that exists
+                    svc::show(ctx.db().await?, &actor, id).await?;
+                }
                 input::confirm(yes, &format!("Delete client {id}?"))?;
                 let c = svc::delete(ctx.db().await?, &actor, id).await?;
                 ctx.out.done(

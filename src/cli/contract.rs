@@ -171,6 +171,10 @@ impl ContractCmd {
             }
             ContractCmd::Delete { id, yes } => {
                 let actor = ctx.actor().await?;
+                if !yes {
+                    // ask only about something that exists
+                    svc::show(ctx.db().await?, &actor, id).await?;
+                }
                 input::confirm(yes, &format!("Delete contract {id}?"))?;
                 let c = svc::delete(ctx.db().await?, &actor, id).await?;
                 ctx.out.done(

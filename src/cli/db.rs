@@ -23,7 +23,7 @@ pub enum DbCmd {
     Stop,
     /// Fill an empty database with a large synthetic company, for benchmarks
     #[command(
-        after_help = "Examples:\n  epicevents db seed --scale 1     # 1,000 employees, 100,000 clients, 300,000 contracts, 1,000,000 events\n  \
+        after_help = "Examples:\n  epicevents db seed --scale 1      # 100,000 clients, 1,000,000 events\n  \
                             epicevents --json db seed --scale 0.1"
     )]
     Seed {
@@ -82,13 +82,16 @@ impl DbCmd {
 }
 
 async fn status(ctx: &mut Context) -> Result<()> {
-    let (location, running) = match &ctx.settings.database_url {
-        Some(url) => (url.redacted(), None),
+    // in local mode, a stopped (or never created) cluster is reported, not started
+    let (location, running, created) = match &ctx.settings.database_url {
+        Some(url) => (url.redacted(), None, true),
         None => {
             let e = Embedded::new(&ctx.settings)?;
+            let c = e.cluster();
             (
-                format!("local cluster in {}", e.cluster().root().display()),
-                Some(e.cluster().is_running()),
+                format!("local cluster in {}", c.root().display()),
+                Some(c.is_running()),
+                c.is_initialized(),
             )
         }
     };
@@ -97,33 +100,41 @@ async fn status(ctx: &mut Context) -> Result<()> {
     } else {
         Some(db::applied_versions(ctx.db_unchecked().await?).await?)
     };
+    let known = applied.is_some();
     let migrations: Vec<_> = MIGRATOR
         .iter()
         .map(|m| {
             let done = applied.as_ref().is_some_and(|a| a.contains(&m.version));
-            json!({ "version": m.version, "description": m.description, "applied": done })
+            let applied = if known { json!(done) } else { serde_json::Value::Null };
+            json!({ "version": m.version, "description": m.description, "applied": applied })
         })
         .collect();
     let pending = migrations.iter().filter(|m| m["applied"] == false).count();
+    let server = match running {
+        None => None,
+        Some(true) => Some("running"),
+        Some(false) if created => Some("stopped (the next command starts it)"),
+        Some(false) => Some("not created yet (the first command creates it)"),
+    };
     if ctx.out.json {
         return ctx.out.done(
             "",
-            json!({ "database": location, "running": running.unwrap_or(true),
-                    "migrations": migrations, "pending": pending }),
+            json!({ "database": location, "running": running.unwrap_or(true), "created": created,
+                    "migrations": migrations, "pending": if known { json!(pending) } else { json!(null) } }),
         );
     }
     let mut s = format!("database: {location}\n");
-    if let Some(r) = running {
-        s.push_str(&format!("server:   {}\n", if r { "running" } else { "stopped" }));
+    if let Some(server) = server {
+        s.push_str(&format!("server:   {server}\n"));
     }
     match applied {
-        None => s.push_str("schema:   unknown (server stopped; any command starts it)\n"),
+        None => s.push_str("schema:   unknown while the server is stopped\n"),
         Some(_) if pending == 0 => s.push_str("schema:   up to date\n"),
         Some(_) => s.push_str(&format!(
             "schema:   {pending} migration(s) pending: run `epicevents db migrate`\n"
         )),
     }
-    for m in &migrations {
+    for m in migrations.iter().filter(|_| known) {
         s.push_str(&format!(
             "  {} {} {}\n",
             if m["applied"] == true { "[x]" } else { "[ ]" },

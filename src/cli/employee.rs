@@ -219,6 +219,10 @@ impl EmployeeCmd {
             }
             EmployeeCmd::Delete { id, yes } => {
                 let actor = ctx.actor().await?;
+                if !yes {
+                    // ask only about something that exists
+                    svc::show(ctx.db().await?, &actor, id).await?;
+                }
                 input::confirm(yes, &format!("Delete employee {id}?"))?;
                 let e = svc::delete(ctx.db().await?, &actor, id).await?;
                 ctx.out.done(

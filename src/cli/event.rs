@@ -15,11 +15,14 @@ fn timestamp(s: &str) -> std::result::Result<Timestamp, String> {
 }
 
 fn attendees(s: &str) -> std::result::Result<u32, String> {
-    s.trim()
-        .parse::<u32>()
-        .ok()
-        .filter(|n| i32::try_from(*n).is_ok())
-        .ok_or_else(|| format!("invalid number of attendees {s:?} (a whole number, 0 or more)"))
+    match s.trim().parse::<i64>() {
+        Ok(n) if n < 0 => Err(format!("attendees cannot be negative ({n})")),
+        Ok(n) if n > i64::from(i32::MAX) => {
+            Err(format!("attendees is too large (at most {})", i32::MAX))
+        }
+        Ok(n) => Ok(n as u32),
+        Err(_) => Err(format!("invalid number of attendees {s:?} (a whole number, 0 or more)")),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,7 +56,8 @@ pub enum EventCmd {
     /// Create an event for a signed contract of one of your clients (SALES)
     #[command(
         after_help = "Example:\n  epicevents event create 9 --name 'John Quick Wedding' \\\n    \
-        --start '2026-06-04 13:00' --end '2026-06-05 02:00' --location '53 Rue du Château, Candé-sur-Beuvron' \\\n    \
+        --start '2026-06-04 13:00' --end '2026-06-05 02:00' \\\n    \
+        --location '53 Rue du Château, Candé-sur-Beuvron' \\\n    \
         --attendees 75 --notes 'Wedding starts at 3PM, by the river.'"
     )]
     Create {
@@ -227,6 +231,10 @@ impl EventCmd {
             }
             EventCmd::Delete { id, yes } => {
                 let actor = ctx.actor().await?;
+                if !yes {
+                    // ask only about something that exists
+                    svc::show(ctx.db().await?, &actor, id).await?;
+                }
                 input::confirm(yes, &format!("Delete event {id}?"))?;
                 let e = svc::delete(ctx.db().await?, &actor, id).await?;
                 ctx.out.done(

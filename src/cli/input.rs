@@ -10,6 +10,7 @@ pub fn secret(prompt: &str) -> Result<String> {
         rpassword::prompt_password(prompt)
             .map_err(|e| Error::internal("cannot read the password", e))
     } else {
+        // an empty first line is an (empty) password, for the policy to judge; no line is an error
         first_line_of_stdin().and_then(|l| {
             l.ok_or_else(|| Error::usage("expected the password on the first line of stdin"))
         })
@@ -35,7 +36,9 @@ pub fn line(prompt: &str, what: &str) -> Result<String> {
     }
     eprint!("{prompt}");
     let _ = std::io::stderr().flush();
-    first_line_of_stdin()?.ok_or_else(|| Error::usage(format!("{what} is required")))
+    first_line_of_stdin()?
+        .filter(|l| !l.trim().is_empty())
+        .ok_or_else(|| Error::usage(format!("{what} is required")))
 }
 
 fn first_line_of_stdin() -> Result<Option<String>> {
@@ -44,8 +47,10 @@ fn first_line_of_stdin() -> Result<Option<String>> {
         .lock()
         .read_line(&mut s)
         .map_err(|e| Error::internal("cannot read stdin", e))?;
-    let l = s.trim_end_matches(['\n', '\r']).to_owned();
-    Ok((!l.is_empty()).then_some(l))
+    if s.is_empty() {
+        return Ok(None); // end of input
+    }
+    Ok(Some(s.trim_end_matches(['\n', '\r']).to_owned()))
 }
 
 /// Asks before a destructive change unless `--yes` was given; refuses without a terminal.

@@ -1,13 +1,22 @@
 //! Points in time as typed on the command line (RFC 3339, or `YYYY-MM-DD HH:MM` in the
 //! local zone from `TZ`), and event periods whose start comes before their end.
 
-use chrono::{DateTime, Local, LocalResult, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Local, LocalResult, NaiveDateTime, TimeZone, Utc};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Timestamp(DateTime<Utc>);
 
 impl Timestamp {
+    /// Years 1 to 9999 (UTC) only: RFC 3339, which JSON output uses, has four-digit years.
     pub fn parse(input: &str) -> Result<Self, String> {
+        let t = Self::parse_any(input)?;
+        if !(1..=9999).contains(&t.0.year()) {
+            return Err(format!("{:?} is out of range (years 1 to 9999)", input.trim()));
+        }
+        Ok(t)
+    }
+
+    fn parse_any(input: &str) -> Result<Self, String> {
         let s = input.trim();
         if let Ok(t) = DateTime::parse_from_rfc3339(s) {
             return Ok(Timestamp(t.with_timezone(&Utc)));
@@ -74,7 +83,14 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "tomorrow", "2026-13-01 10:00", "2026-02-30 10:00", "2026-06-04"] {
+        for bad in [
+            "",
+            "tomorrow",
+            "2026-13-01 10:00",
+            "2026-02-30 10:00",
+            "2026-06-04",
+            "9999-12-31T20:00:00-05:00",
+        ] {
             assert!(Timestamp::parse(bad).is_err(), "{bad}");
         }
     }

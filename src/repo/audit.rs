@@ -19,6 +19,17 @@ pub struct AuditEntry {
     pub changes: serde_json::Value,
 }
 
+/// `{field: {"from": …, "to": …}}` for the fields whose value changed.
+pub fn changes(fields: &[(&str, serde_json::Value, serde_json::Value)]) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    for (name, from, to) in fields {
+        if from != to {
+            m.insert((*name).to_owned(), serde_json::json!({ "from": from, "to": to }));
+        }
+    }
+    m.into()
+}
+
 pub async fn record(
     db: impl PgExecutor<'_>,
     actor_id: Option<i64>,

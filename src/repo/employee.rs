@@ -202,7 +202,18 @@ pub async fn any_exists(db: impl PgExecutor<'_>) -> Result<bool> {
         .await?)
 }
 
-/// Serialises bootstraps: held until the transaction ends.
+/// Active managers other than `id`.
+pub async fn other_active_managers(db: impl PgExecutor<'_>, id: i64) -> Result<i64> {
+    Ok(sqlx::query_scalar!(
+        r#"select count(*) as "n!" from employees
+           where role = 'MANAGEMENT' and is_active and id <> $1"#,
+        id
+    )
+    .fetch_one(db)
+    .await?)
+}
+
+/// Serialises bootstraps and changes to who manages: held until the transaction ends.
 pub async fn lock_bootstrap(db: impl PgExecutor<'_>) -> Result<()> {
     sqlx::query!("select pg_advisory_xact_lock(7301, 1)").execute(db).await?;
     Ok(())

@@ -75,10 +75,17 @@ pub async fn revoke_session(db: impl PgExecutor<'_>, id: Uuid) -> Result<()> {
     Ok(())
 }
 
-pub async fn revoke_all_of(db: impl PgExecutor<'_>, employee_id: i64) -> Result<()> {
+/// Revokes every live session of an employee, but `keep` (the caller's own, if any).
+pub async fn revoke_all_of(
+    db: impl PgExecutor<'_>,
+    employee_id: i64,
+    keep: Option<Uuid>,
+) -> Result<()> {
     sqlx::query!(
-        "update sessions set revoked_at = now() where employee_id = $1 and revoked_at is null",
-        employee_id
+        "update sessions set revoked_at = now()
+         where employee_id = $1 and revoked_at is null and id is distinct from $2",
+        employee_id,
+        keep
     )
     .execute(db)
     .await?;

@@ -105,25 +105,14 @@ pub async fn update(
         "client",
         id,
     )?;
-    let changed: Vec<&str> = [
-        ("first_name", before.first_name != after.first_name),
-        ("last_name", before.last_name != after.last_name),
-        ("email", before.email != after.email),
-        ("phone", before.phone != after.phone),
-        ("company_name", before.company_name != after.company_name),
-    ]
-    .into_iter()
-    .filter_map(|(k, c)| c.then_some(k))
-    .collect();
-    repo::audit::record(
-        &mut *tx,
-        Some(actor.id),
-        "client.update",
-        "client",
-        id,
-        json!({ "fields": changed }),
-    )
-    .await?;
+    let changes = repo::audit::changes(&[
+        ("first_name", json!(before.first_name), json!(after.first_name)),
+        ("last_name", json!(before.last_name), json!(after.last_name)),
+        ("email", json!(before.email), json!(after.email)),
+        ("phone", json!(before.phone), json!(after.phone)),
+        ("company_name", json!(before.company_name), json!(after.company_name)),
+    ]);
+    repo::audit::record(&mut *tx, Some(actor.id), "client.update", "client", id, changes).await?;
     tx.commit().await?;
     Ok(after)
 }

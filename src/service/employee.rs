@@ -109,6 +109,13 @@ pub async fn update(
     actor.authorize(Action::EmployeeUpdate, Facts { employee: Some(id), ..Default::default() })?;
     let mut tx = conn.begin().await?;
     let before = found(repo::employee::get_for_update(&mut *tx, id).await?, "employee", id)?;
+    if before.role == Role::Management && u.role.is_some_and(|r| r != Role::Management) {
+        // nobody could manage the CRM any more, and the bootstrap only opens on an empty table
+        repo::employee::lock_bootstrap(&mut *tx).await?;
+        if repo::employee::other_active_managers(&mut *tx, id).await? == 0 {
+            return Err(Error::conflict("this is the last active manager: promote another first"));
+        }
+    }
     let after = found(
         repo::employee::update(
             &mut *tx,
@@ -124,25 +131,14 @@ pub async fn update(
         "employee",
         id,
     )?;
-    let mut changes = serde_json::Map::new();
-    let mut diff = |k: &str, a: String, b: String| {
-        if a != b {
-            changes.insert(k.into(), json!({ "from": a, "to": b }));
-        }
-    };
-    diff("first_name", before.first_name, after.first_name.clone());
-    diff("last_name", before.last_name, after.last_name.clone());
-    diff("email", before.email, after.email.clone());
-    diff("role", before.role.to_string(), after.role.to_string());
-    repo::audit::record(
-        &mut *tx,
-        Some(actor.id),
-        "employee.update",
-        "employee",
-        id,
-        changes.into(),
-    )
-    .await?;
+    let changes = repo::audit::changes(&[
+        ("first_name", json!(before.first_name), json!(after.first_name)),
+        ("last_name", json!(before.last_name), json!(after.last_name)),
+        ("email", json!(before.email), json!(after.email)),
+        ("role", json!(before.role), json!(after.role)),
+    ]);
+    repo::audit::record(&mut *tx, Some(actor.id), "employee.update", "employee", id, changes)
+        .await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -162,6 +158,8 @@ pub async fn set_password(
     if !repo::employee::set_password_hash(&mut *tx, id, &hash).await? {
         return Err(Error::not_found(format!("employee {id} not found")));
     }
+    // a new password ends the other sessions of that account (not the one making the change)
+    repo::session::revoke_all_of(&mut *tx, id, Some(actor.session)).await?;
     repo::audit::record(
         &mut *tx,
         Some(actor.id),
@@ -192,7 +190,7 @@ pub async fn set_active(
     }
     let after = found(repo::employee::set_active(&mut *tx, id, active).await?, "employee", id)?;
     if !active {
-        repo::session::revoke_all_of(&mut *tx, id).await?;
+        repo::session::revoke_all_of(&mut *tx, id, None).await?;
     }
     let name = if active { "employee.reactivate" } else { "employee.deactivate" };
     repo::audit::record(&mut *tx, Some(actor.id), name, "employee", id, json!({})).await?;

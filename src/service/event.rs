@@ -154,7 +154,15 @@ pub async fn update(
         "event",
         id,
     )?;
-    repo::audit::record(&mut *tx, Some(actor.id), "event.update", "event", id, json!({})).await?;
+    let changes = repo::audit::changes(&[
+        ("name", json!(before.name), json!(after.name)),
+        ("start_at", json!(before.start_at), json!(after.start_at)),
+        ("end_at", json!(before.end_at), json!(after.end_at)),
+        ("location", json!(before.location), json!(after.location)),
+        ("attendees", json!(before.attendees), json!(after.attendees)),
+        ("notes", json!(before.notes), json!(after.notes)),
+    ]);
+    repo::audit::record(&mut *tx, Some(actor.id), "event.update", "event", id, changes).await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -170,6 +178,9 @@ pub async fn assign(
     actor.authorize(action, Facts::default())?;
     let mut tx = conn.begin().await?;
     let before = found(repo::event::get_for_update(&mut *tx, id).await?, "event", id)?;
+    if support_id.is_none() && before.support_contact_id.is_none() {
+        return Err(Error::conflict(format!("event {id} has no support contact to remove")));
+    }
     if let Some(sid) = support_id {
         let target = found(repo::employee::get(&mut *tx, sid).await?, "employee", sid)?;
         if target.role != Role::Support || !target.is_active {

@@ -214,10 +214,7 @@ impl Run {
         );
         if want != 0 {
             assert!(self.stderr.starts_with("error: "), "stderr: {}", self.stderr);
-            // clap's own usage errors come with a usage block; ours are one line (+ hint)
-            let from_clap =
-                self.stderr.contains("\nUsage: ") || self.stderr.contains("try '--help'");
-            for line in self.stderr.lines().filter(|_| !from_clap) {
+            for line in self.stderr.lines() {
                 assert!(
                     line.starts_with("error: ")
                         || line.starts_with("hint: ")

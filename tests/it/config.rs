@@ -52,7 +52,7 @@ fn database_down_wrong_password_or_missing_database_is_exit_7() {
     let db = TestDb::new();
     let mut u = db.user();
     u.set("DATABASE_URL", "postgres://postgres:pw@127.0.0.1:1/x");
-    u.run(["whoami"]).code(7).stderr_has("unavailable");
+    u.run(["whoami"]).code(7).stderr_has("unavailable (127.0.0.1:1)").stderr_has("hint:");
     let wrong_pw = db.url.replace("test-superuser-password", "wrong-password");
     if wrong_pw != db.url {
         u.set("DATABASE_URL", &wrong_pw);
@@ -94,8 +94,14 @@ fn outdated_schema_is_exit_7() {
 fn usage_errors_are_exit_2_and_help_is_exit_0() {
     let db = TestDb::new();
     let u = db.user();
-    u.run(["frobnicate"]).code(2);
-    u.run(["employee", "show", "abc"]).code(2);
+    // clap's errors are one line too, with a hint
+    let r = u.run(["frobnicate"]).code(2);
+    assert_eq!(r.stderr.lines().count(), 2, "{}", r.stderr);
+    let r = u.run(["create-employee", "Bob"]).code(2).stderr_has("<LAST_NAME> <EMAIL>");
+    assert!(r.stderr.contains("hint: usage: epicevents create-employee"), "{}", r.stderr);
+    u.run(["employee", "show", "abc"])
+        .code(2)
+        .stderr_has("hint: see `epicevents employee show --help`");
     let help = u.run(["--help"]).ok();
     assert!(help.stdout.contains("Exit codes"));
     u.run(["--version"]).ok().stdout_has("epicevents");

@@ -172,3 +172,30 @@ fn delete_needs_yes_and_is_never_on_self() {
     m.run(["employee", "show", "3"]).code(5);
     assert_eq!(db.scalar("select count(*) from audit_log where action = 'employee.delete'"), "1");
 }
+
+#[test]
+fn the_last_active_manager_cannot_step_down() {
+    let (db, m) = with_manager();
+    m.run(["employee", "update", "1", "--role", "SALES"]).code(6).stderr_has("last active manager");
+    let id = m.add_employee("Max", "max@example.com", "MANAGEMENT");
+    m.run(["employee", "update", "1", "--role", "SALES"]).ok();
+    let max = db.user();
+    max.login("max@example.com");
+    max.run(["employee", "update", &id.to_string(), "--role", "SUPPORT"]).code(6);
+    max.run(["management-only"]).ok();
+}
+
+#[test]
+fn a_new_password_ends_the_other_sessions_of_the_account() {
+    let (db, m, sales, _support) = with_staff();
+    let other_device = db.user();
+    other_device.login("sam@example.com");
+    // Sam changes his own password: his other session ends, this one goes on
+    sales.run_stdin("Brand-new-1\n", ["employee", "set-password", "2"]).ok();
+    sales.run(["whoami"]).ok();
+    other_device.run(["whoami"]).code(3).stderr_has("revoked");
+    // a manager resets it: every session of Sam's ends
+    m.run_stdin("Brand-new-2\n", ["employee", "set-password", "2"]).ok();
+    sales.run(["whoami"]).code(3);
+    m.run(["whoami"]).ok();
+}

@@ -46,8 +46,9 @@ fn create_needs_the_owning_sales_and_a_signed_contract() {
     ] {
         assert!(e.get(k).is_some(), "{k}");
     }
-    c.sid.run(args("1")).code(4);
-    c.mia.run(args("1")).code(4);
+    let r = c.sid.run(args("1")).code(4);
+    assert_eq!(r.stderr, "error: permission denied: only the client's sales contact may do this\n");
+    c.mia.run(args("1")).code(4).stderr_has("SALES only");
     c.sue.run(args("1")).code(4);
     c.mia.run(["contract", "create", "1", "100"]).ok();
     c.sam.run(args("2")).code(6).stderr_has("not signed");
@@ -121,12 +122,19 @@ fn assign_update_unassign_delete() {
     assert_eq!(c.db.scalar("select coalesce(notes, 'NULL') from events where id = 1"), "NULL");
     let un = c.mia.run(["--json", "event", "unassign", "1"]).ok().json();
     assert!(un["support_contact_id"].is_null());
+    c.mia.run(["event", "unassign", "1"]).code(6).stderr_has("no support contact");
     c.sue.run(["event", "update", "1", "--attendees", "2"]).code(4);
     c.sue.run(["event", "delete", "1", "--yes"]).code(4);
     c.mia.run(["employee", "deactivate", "5"]).ok();
     c.mia.run(["event", "assign", "1", "5"]).code(6);
     c.mia.run(["event", "delete", "1", "--yes"]).ok();
     c.mia.run(["event", "show", "1"]).code(5);
+    let update = c
+        .db
+        .scalar("select changes from audit_log where action = 'event.update' order by id limit 1");
+    assert!(update.contains(r#""attendees": {"to": 60, "from": 50}"#), "{update}");
+    assert!(update.contains(r#""notes": {"to": "Band at 9", "from": null}"#), "{update}");
+    assert!(!update.contains("location"), "unchanged fields are not listed: {update}");
     let actions = c
         .db
         .scalar("select string_agg(action, ',' order by id) from audit_log where entity = 'event'");
@@ -193,6 +201,9 @@ fn audit_list_is_for_managers_and_never_shows_secrets() {
     assert_eq!(rows[0]["changes"]["amount"], "100.00");
     let all = c.mia.run(["audit", "list", "--limit", "1000"]).ok().stdout;
     assert!(!all.contains("argon2") && !all.contains(PASSWORD));
+    let all = c.mia.run(["--json", "audit", "list", "--all"]).ok().json();
+    let every = c.db.scalar("select count(*) from audit_log");
+    assert_eq!(all.as_array().unwrap().len().to_string(), every);
     c.sam.run(["audit", "list"]).code(4);
     c.sue.run(["audit", "list"]).code(4);
     // the trail is append-only, even for the table's owner
