@@ -26,6 +26,41 @@ struct Server {
 }
 
 static SERVER: OnceLock<Server> = OnceLock::new();
+/// Databases and roles made on a shared server (`DATABASE_URL_TEST`), dropped at exit even
+/// when a test keeps its database in a static.
+static MADE: std::sync::Mutex<Vec<(&'static str, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// Drops a role made by a test when the test binary exits (shared servers only).
+pub fn drop_role_at_exit(role: &str) {
+    MADE.lock().unwrap().push(("role", role.to_owned()));
+}
+
+#[allow(unsafe_code)]
+extern "C" fn clean_shared_server() {
+    let Some(s) = SERVER.get() else { return };
+    let made = std::mem::take(&mut *MADE.lock().unwrap());
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+    rt.block_on(async {
+        let Ok(opts) = format!("{}/postgres", s.base_url).parse::<PgConnectOptions>() else {
+            return;
+        };
+        let Ok(mut admin) = opts.connect().await else { return };
+        let mut statements: Vec<String> = made
+            .iter()
+            .filter(|(kind, _)| *kind == "database")
+            .map(|(_, name)| format!("drop database if exists {name} with (force)"))
+            .collect();
+        statements.push(format!("drop database if exists {} with (force)", s.template));
+        statements.extend(
+            made.iter()
+                .filter(|(kind, _)| *kind == "role")
+                .map(|(_, name)| format!("drop role if exists {name}")),
+        );
+        for sql in statements {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await;
+        }
+    });
+}
 static CLUSTER: OnceLock<(Cluster, PathBuf)> = OnceLock::new();
 
 #[allow(unsafe_code)]
@@ -79,6 +114,13 @@ fn server() -> &'static Server {
             let mut conn = connect(&base_url, &template).await;
             epicevents::db::migrate(&mut conn).await.unwrap();
         });
+        if CLUSTER.get().is_none() {
+            #[allow(unsafe_code)]
+            // SAFETY: registers a plain extern "C" function; it runs once at process exit.
+            unsafe {
+                libc::atexit(clean_shared_server);
+            }
+        }
         Server { base_url, template, runtime }
     })
 }
@@ -124,6 +166,9 @@ impl TestDb {
             let mut admin = connect(&s.base_url, "postgres").await;
             sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await.unwrap();
         });
+        if CLUSTER.get().is_none() {
+            MADE.lock().unwrap().push(("database", name.clone()));
+        }
         TestDb { url: format!("{}/{name}", s.base_url), name }
     }
 

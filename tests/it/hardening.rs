@@ -77,6 +77,7 @@ fn grants_sql() -> String {
 fn everyday_commands_run_under_the_least_privilege_application_role() {
     let c = crm();
     let role = format!("epic_app_{}", &c.db.name[2..14]);
+    drop_role_at_exit(&role);
     c.db.sql(&format!(
         "create role {role} login password 'app-password';
          grant connect on database {} to {role};
