@@ -76,7 +76,21 @@ pub async fn login(
     repo::session::insert_refresh(&mut *tx, rc.jti, session, jwt_exp(rc.exp)).await?;
     tx.commit().await?;
     store.save(&Tokens { access, refresh })?;
-    authenticate(conn, jwt, store).await
+    let p = repo::session::principal(&mut *conn, creds.id, session)
+        .await?
+        .ok_or_else(|| Error::internal("BUG: a new session vanished", anyhow::anyhow!("login")))?;
+    Ok(actor_from(p, session))
+}
+
+fn actor_from(p: repo::session::Principal, session: Uuid) -> Actor {
+    Actor {
+        id: p.id,
+        first_name: p.first_name,
+        last_name: p.last_name,
+        email: p.email,
+        role: p.role,
+        session,
+    }
 }
 
 fn jwt_exp(exp: i64) -> chrono::DateTime<Utc> {
@@ -123,14 +137,7 @@ pub async fn authenticate(conn: &mut PgConnection, jwt: &Jwt, store: &TokenStore
     if !p.session_live {
         return Err(login_again("the session was revoked"));
     }
-    Ok(Actor {
-        id: p.id,
-        first_name: p.first_name,
-        last_name: p.last_name,
-        email: p.email,
-        role: p.role,
-        session: claims.sid,
-    })
+    Ok(actor_from(p, claims.sid))
 }
 
 /// `refresh-token`: exchanges the stored refresh token for a new pair.
