@@ -79,7 +79,7 @@ fn everyday_commands_run_under_the_least_privilege_application_role() {
     let role = format!("epic_app_{}", &c.db.name[2..14]);
     drop_role_at_exit(&role);
     c.db.sql(&format!(
-        "create role {role} login password 'app-password';
+        "create role {role} login password 'app p@ss:w/rd%';
          grant connect on database {} to {role};
          {}",
         c.db.name,
@@ -88,7 +88,8 @@ fn everyday_commands_run_under_the_least_privilege_application_role() {
     let app_url = {
         let (scheme, rest) = c.db.url.split_once("://").unwrap();
         let at = rest.find('@').unwrap();
-        format!("{scheme}://{role}:app-password@{}", &rest[at + 1..])
+        // spec §8: the password in DATABASE_URL is URL-encoded
+        format!("{scheme}://{role}:app%20p%40ss%3Aw%2Frd%25@{}", &rest[at + 1..])
     };
     let mut sam = c.db.user();
     sam.set("DATABASE_URL", &app_url);
