@@ -98,8 +98,14 @@ fn jwt_exp(exp: i64) -> chrono::DateTime<Utc> {
 }
 
 /// The employee behind the stored session. An expired access token with a valid refresh
-/// token is refreshed transparently (one process at a time, under the store's lock).
-pub async fn authenticate(conn: &mut PgConnection, jwt: &Jwt, store: &TokenStore) -> Result<Actor> {
+/// token is refreshed transparently (one process at a time, under the store's lock), rotating
+/// the refresh token when `rotate_refresh` (EPICCRM_JWT_ROTATE_REFRESH) says so.
+pub async fn authenticate(
+    conn: &mut PgConnection,
+    jwt: &Jwt,
+    store: &TokenStore,
+    rotate_refresh: bool,
+) -> Result<Actor> {
     let tokens = store.load()?.ok_or_else(|| login_again("not logged in"))?;
     let claims = match jwt.verify(TokenKind::Access, &tokens.access) {
         Ok(c) => c,
@@ -110,7 +116,7 @@ pub async fn authenticate(conn: &mut PgConnection, jwt: &Jwt, store: &TokenStore
             match jwt.verify(TokenKind::Access, &current.access) {
                 Ok(c) => c,
                 Err(Rejection::Expired) => {
-                    let fresh = rotate(conn, jwt, &current.refresh, true).await?;
+                    let fresh = rotate(conn, jwt, &current.refresh, rotate_refresh).await?;
                     store.save(&fresh)?;
                     jwt.verify(TokenKind::Access, &fresh.access).map_err(|_| {
                         Error::internal(

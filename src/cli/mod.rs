@@ -297,8 +297,9 @@ impl Context {
     pub async fn actor(&mut self) -> Result<Actor> {
         let jwt = self.jwt()?;
         let store = self.store()?;
+        let rotate = self.settings.rotate_refresh;
         let conn = self.db().await?;
-        let actor = guard::authenticate(conn, &jwt, &store).await?;
+        let actor = guard::authenticate(conn, &jwt, &store, rotate).await?;
         self.actor_role = Some(actor.role);
         Ok(actor)
     }

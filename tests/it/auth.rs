@@ -376,4 +376,8 @@ fn without_rotation_the_refresh_token_stays_and_keeps_working() {
     assert_ne!(before["access"], after["access"]);
     m.run(["refresh-token"]).ok();
     m.run(["whoami"]).ok();
+    // the transparent refresh follows the same setting
+    expire_access(&m);
+    m.run(["whoami"]).ok();
+    assert_eq!(tokens(&m)["refresh"], before["refresh"]);
 }
