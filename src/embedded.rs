@@ -84,23 +84,27 @@ impl Embedded {
             .open(self.dir.join("start.lock"))
             .map_err(|e| Error::internal("cannot open the start lock", e))?;
         lock.lock().map_err(|e| Error::internal("cannot take the start lock", e))?;
-        if self.cluster.is_running() {
-            return Ok(());
+        if !self.cluster.is_running() {
+            if !self.cluster.is_initialized() {
+                eprintln!(
+                    "Creating a local PostgreSQL database in {} (first run)…",
+                    self.cluster.root().display()
+                );
+                // a half-made cluster from an interrupted first run is started over
+                let _ = fs::remove_dir_all(self.cluster.pgdata());
+                self.cluster.init(SUPERUSER, None)?;
+            }
+            self.cluster.start(None)?;
         }
-        let fresh = !self.cluster.is_initialized();
-        if fresh {
-            eprintln!(
-                "Creating a local PostgreSQL database in {} (first run)…",
-                self.cluster.root().display()
-            );
-            // a half-made cluster from an interrupted first run is started over
-            let _ = fs::remove_dir_all(self.cluster.pgdata());
-            self.cluster.init(SUPERUSER, None)?;
-        }
-        self.cluster.start(None)?;
-        if fresh {
-            let admin = self.cluster.socket_options(SUPERUSER, "postgres", SOCKET_PORT);
-            let mut conn = crate::db::connect(&admin).await?;
+        // also when an earlier first run stopped between starting the server and this
+        let admin = self.cluster.socket_options(SUPERUSER, "postgres", SOCKET_PORT);
+        let mut conn = crate::db::connect(&admin).await?;
+        let exists: bool =
+            sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+                .bind(DATABASE)
+                .fetch_one(&mut conn)
+                .await?;
+        if !exists {
             sqlx::query("create database epicevents").execute(&mut conn).await?;
         }
         Ok(())

@@ -164,9 +164,20 @@ impl Cluster {
         cmd
     }
 
+    /// Hands a path to the server's account. The cluster directory belongs to that account,
+    /// which could plant a symbolic link there: root never follows one (lchown, and a link is
+    /// refused outright), so it cannot be tricked into handing over a file elsewhere.
     fn own(&self, path: &Path) -> Result<()> {
         if let Some(a) = &self.run_as {
-            std::os::unix::fs::chown(path, Some(a.uid), Some(a.gid))
+            let meta = fs::symlink_metadata(path)
+                .map_err(|e| Error::internal(format!("cannot inspect {}", path.display()), e))?;
+            if meta.file_type().is_symlink() {
+                return Err(unavailable(format!(
+                    "{} is a symbolic link; refusing to use it",
+                    path.display()
+                )));
+            }
+            std::os::unix::fs::lchown(path, Some(a.uid), Some(a.gid))
                 .map_err(|e| Error::internal("cannot hand the database files to `postgres`", e))?;
         }
         Ok(())

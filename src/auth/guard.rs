@@ -44,8 +44,9 @@ pub async fn login(
     email: &Email,
     password: &Password,
 ) -> Result<Actor> {
-    // Throttled per e-mail, known or not, before the password is even looked at.
-    if let Some(until) = repo::throttle::locked_until(&mut *conn, email.as_str()).await? {
+    // Throttled per e-mail, known or not: the attempt is counted before the password is
+    // even looked at, and a success clears the count.
+    if let Some(until) = repo::throttle::count_attempt(&mut *conn, email.as_str()).await? {
         return Err(Error::unauthenticated(format!(
             "too many failed logins for this account: try again after {}",
             crate::output::local(&until)
@@ -57,10 +58,7 @@ pub async fn login(
     let ok = password::verify(password, hash);
     let creds = match creds {
         Some(c) if ok => c,
-        _ => {
-            repo::throttle::record_failure(&mut *conn, email.as_str()).await?;
-            return Err(Error::unauthenticated("invalid email or password"));
-        }
+        _ => return Err(Error::unauthenticated("invalid email or password")),
     };
     repo::throttle::reset(&mut *conn, email.as_str()).await?;
     if !creds.is_active {
@@ -116,8 +114,7 @@ pub async fn authenticate(
             match jwt.verify(TokenKind::Access, &current.access) {
                 Ok(c) => c,
                 Err(Rejection::Expired) => {
-                    let fresh = rotate(conn, jwt, &current.refresh, rotate_refresh).await?;
-                    store.save(&fresh)?;
+                    let fresh = rotate(conn, jwt, &current.refresh, rotate_refresh, store).await?;
                     jwt.verify(TokenKind::Access, &fresh.access).map_err(|_| {
                         Error::internal(
                             "BUG: a fresh token did not verify",
@@ -155,17 +152,18 @@ pub async fn refresh(
 ) -> Result<()> {
     let _lock = store.lock()?;
     let tokens = store.load()?.ok_or_else(|| login_again("not logged in"))?;
-    let fresh = rotate(conn, jwt, &tokens.refresh, rotate_refresh).await?;
-    store.save(&fresh)
+    rotate(conn, jwt, &tokens.refresh, rotate_refresh, store).await.map(|_| ())
 }
 
-/// Checks a refresh token against the server-side state and issues a new pair. A token
+/// Checks a refresh token against the server-side state, issues a new pair and stores it.
+/// A token
 /// that was already rotated out is a replay: the whole session is revoked.
 async fn rotate(
     conn: &mut PgConnection,
     jwt: &Jwt,
     refresh_token: &str,
     rotate_refresh: bool,
+    store: &TokenStore,
 ) -> Result<Tokens> {
     let claims = match jwt.verify(TokenKind::Refresh, refresh_token) {
         Ok(c) => c,
@@ -201,8 +199,12 @@ async fn rotate(
     } else {
         refresh_token.to_owned()
     };
+    // Stored before the rotation commits: if storing fails, the old token stays valid instead
+    // of turning into a "replay" that would revoke the whole session on the next command.
+    let tokens = Tokens { access, refresh };
+    store.save(&tokens)?;
     tx.commit().await?;
-    Ok(Tokens { access, refresh })
+    Ok(tokens)
 }
 
 /// Revokes the session server-side when the database can be reached, then deletes the

@@ -95,8 +95,15 @@ impl TokenStore {
             TokenStoreKind::File => self.remove_file(),
             TokenStoreKind::Keyring => keyring::delete(),
             TokenStoreKind::Auto => {
-                let _ = keyring::delete();
-                self.remove_file()
+                self.remove_file()?;
+                // no keyring at all is fine (nothing can be stored there); one that answers
+                // with an error, or not at all, may still hold the tokens
+                if let Err(e) = keyring::delete_if_present() {
+                    eprintln!(
+                        "warning: the OS keyring could not be cleared ({e}); tokens may remain there"
+                    );
+                }
+                Ok(())
             }
         }
     }
@@ -256,6 +263,17 @@ mod keyring {
     pub fn delete() -> Result<()> {
         with_timeout(|| match entry()?.delete_credential() {
             Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
+            Err(e) => Err(e),
+        })
+    }
+
+    /// Like `delete`, but a machine with no keyring service at all is not an error.
+    pub fn delete_if_present() -> Result<()> {
+        with_timeout(|| match entry().and_then(|e| e.delete_credential()) {
+            Ok(())
+            | Err(keyring_core::Error::NoEntry)
+            | Err(keyring_core::Error::PlatformFailure(_))
+            | Err(keyring_core::Error::NoDefaultStore) => Ok(()),
             Err(e) => Err(e),
         })
     }

@@ -66,5 +66,5 @@ pub async fn list(
     page: Page,
     sink: impl FnMut(AuditEntry) -> Result<bool>,
 ) -> Result<()> {
-    super::stream(db, list_query("", page), sink).await
+    super::stream(db, list_query("", page), page, sink).await
 }

@@ -121,7 +121,7 @@ pub async fn list(
     page: Page,
     sink: impl FnMut(Client) -> Result<bool>,
 ) -> Result<()> {
-    super::stream(db, list_query("", f, page), sink).await
+    super::stream(db, list_query("", f, page), page, sink).await
 }
 
 /// `None` leaves a field as it is; for the optional fields `Some(None)` clears it.

@@ -109,7 +109,7 @@ pub async fn list(
     page: Page,
     sink: impl FnMut(Contract) -> Result<bool>,
 ) -> Result<()> {
-    super::stream(db, list_query("", f, page), sink).await
+    super::stream(db, list_query("", f, page), page, sink).await
 }
 
 pub async fn update(

@@ -128,7 +128,7 @@ pub async fn list(
     page: Page,
     sink: impl FnMut(Employee) -> Result<bool>,
 ) -> Result<()> {
-    super::stream(db, list_query("", role, include_inactive, page), sink).await
+    super::stream(db, list_query("", role, include_inactive, page), page, sink).await
 }
 
 pub struct EmployeeChanges<'a> {

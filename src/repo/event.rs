@@ -141,7 +141,7 @@ pub async fn list(
     page: Page,
     sink: impl FnMut(Event) -> Result<bool>,
 ) -> Result<()> {
-    super::stream(db, list_query("", f, page), sink).await
+    super::stream(db, list_query("", f, page), page, sink).await
 }
 
 #[derive(Default)]

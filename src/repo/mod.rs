@@ -45,11 +45,17 @@ impl Page {
 pub async fn stream<T>(
     db: &mut PgConnection,
     mut qb: QueryBuilder<Postgres>,
+    page: Page,
     mut sink: impl FnMut(T) -> Result<bool, Error>,
 ) -> Result<(), Error>
 where
     T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
 {
+    if page.limit.is_none_or(|l| l > 1000) {
+        // A long list is sent as fast as its reader takes it (`--all | less`, left open):
+        // the statement timeout would cut it off halfway, so it does not apply here.
+        sqlx::query("set statement_timeout = 0").execute(&mut *db).await?;
+    }
     let mut rows = qb.build_query_as::<T>().fetch(db);
     while let Some(row) = rows.try_next().await? {
         if !sink(row)? {
@@ -97,10 +103,18 @@ pub fn map_db_error(err: sqlx::Error) -> Error {
     let mapped = match &err {
         sqlx::Error::RowNotFound => Error::not_found("no such record"),
         sqlx::Error::Database(db) => {
+            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+            // a foreign key broken by an insert means the row it points to changed meanwhile;
+            // the messages of the table below are about the other case, deleting a referenced row
+            if code == "23503" && db.message().starts_with("insert or update on table") {
+                return Error::conflict(
+                    "a record this refers to was changed or removed meanwhile; try again",
+                )
+                .with_source(err);
+            }
             if let Some(e) = db.constraint().and_then(constraint_error) {
                 return e.with_source(err);
             }
-            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
             match code.as_str() {
                 "42P01" | "42703" | "42883" => {
                     Error::unavailable("the database schema is not migrated or is outdated")

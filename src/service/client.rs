@@ -127,7 +127,9 @@ pub async fn reassign(
     actor.authorize(Action::ClientReassign, Facts::default())?;
     let mut tx = conn.begin().await?;
     let before = found(repo::client::get_for_update(&mut *tx, id).await?, "client", id)?;
-    let target = found(repo::employee::get(&mut *tx, sales_id).await?, "employee", sales_id)?;
+    // locked: a concurrent deactivation waits for us, or we see it
+    let target =
+        found(repo::employee::get_for_update(&mut *tx, sales_id).await?, "employee", sales_id)?;
     if target.role != Role::Sales || !target.is_active {
         return Err(Error::conflict(format!(
             "employee {sales_id} is not an active SALES employee"

@@ -71,6 +71,20 @@ pub async fn create(
     Ok(e)
 }
 
+/// Refuses a change that would leave no active manager: nobody could administer the CRM
+/// any more, and the bootstrap only opens on an empty table. Serialised, so that two
+/// managers removing each other at the same moment cannot both succeed.
+async fn keep_a_manager(tx: &mut PgConnection, target: &Employee) -> Result<()> {
+    if target.role != Role::Management || !target.is_active {
+        return Ok(());
+    }
+    repo::employee::lock_bootstrap(&mut *tx).await?;
+    if repo::employee::other_active_managers(&mut *tx, target.id).await? == 0 {
+        return Err(Error::conflict("this is the last active manager: promote another first"));
+    }
+    Ok(())
+}
+
 /// Whether the employee table is still empty (bootstrap mode).
 pub async fn bootstrap_open(conn: &mut PgConnection) -> Result<bool> {
     Ok(!repo::employee::any_exists(conn).await?)
@@ -110,11 +124,7 @@ pub async fn update(
     let mut tx = conn.begin().await?;
     let before = found(repo::employee::get_for_update(&mut *tx, id).await?, "employee", id)?;
     if before.role == Role::Management && u.role.is_some_and(|r| r != Role::Management) {
-        // nobody could manage the CRM any more, and the bootstrap only opens on an empty table
-        repo::employee::lock_bootstrap(&mut *tx).await?;
-        if repo::employee::other_active_managers(&mut *tx, id).await? == 0 {
-            return Err(Error::conflict("this is the last active manager: promote another first"));
-        }
+        keep_a_manager(&mut tx, &before).await?;
     }
     let after = found(
         repo::employee::update(
@@ -188,6 +198,9 @@ pub async fn set_active(
         let state = if active { "active" } else { "deactivated" };
         return Err(Error::conflict(format!("employee {id} is already {state}")));
     }
+    if !active {
+        keep_a_manager(&mut tx, &before).await?;
+    }
     let after = found(repo::employee::set_active(&mut *tx, id, active).await?, "employee", id)?;
     if !active {
         repo::session::revoke_all_of(&mut *tx, id, None).await?;
@@ -202,6 +215,7 @@ pub async fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<E
     actor.authorize(Action::EmployeeDelete, Facts { employee: Some(id), ..Default::default() })?;
     let mut tx = conn.begin().await?;
     let before = found(repo::employee::get_for_update(&mut *tx, id).await?, "employee", id)?;
+    keep_a_manager(&mut tx, &before).await?;
     repo::session::delete_all_of(&mut tx, id).await?;
     repo::employee::delete(&mut *tx, id).await?;
     repo::audit::record(

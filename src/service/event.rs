@@ -182,7 +182,8 @@ pub async fn assign(
         return Err(Error::conflict(format!("event {id} has no support contact to remove")));
     }
     if let Some(sid) = support_id {
-        let target = found(repo::employee::get(&mut *tx, sid).await?, "employee", sid)?;
+        // locked: a concurrent deactivation waits for us, or we see it
+        let target = found(repo::employee::get_for_update(&mut *tx, sid).await?, "employee", sid)?;
         if target.role != Role::Support || !target.is_active {
             return Err(Error::conflict(format!(
                 "employee {sid} is not an active SUPPORT employee"

@@ -75,6 +75,14 @@ pub async fn seed(conn: &mut PgConnection, scale: f64) -> Result<SeedSummary> {
             "the database is not empty: `db seed` only fills an empty one",
         ));
     }
+    // the formulas below number employees from 1: an earlier, rolled-back seed may have
+    // advanced the identity sequences (the tables are empty, so restarting them is safe)
+    sqlx::raw_sql(
+        "select setval(pg_get_serial_sequence(t, 'id'), 1, false)
+         from unnest(array['employees', 'clients', 'contracts', 'events']) t",
+    )
+    .execute(&mut *tx)
+    .await?;
     // one big set-based statement per table: the everyday statement timeout does not apply
     sqlx::query("set local statement_timeout = 0").execute(&mut *tx).await?;
     // Foreign keys hold by construction; skipping their per-row triggers (superusers only,

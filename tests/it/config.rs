@@ -111,6 +111,12 @@ fn usage_errors_are_exit_2_and_help_is_exit_0() {
 fn db_seed_fills_an_empty_database_and_refuses_a_full_one() {
     let db = TestDb::new();
     let u = db.user();
+    // an earlier attempt that rolled back still advanced the id sequences
+    db.sql(
+        "insert into employees (first_name, last_name, email, role, password_hash)
+         values ('X', 'Y', 'x@example.com', 'SALES', 'x');
+         delete from employees;",
+    );
     let s = u.run(["--json", "db", "seed", "--scale", "0.002"]).ok().json();
     assert_eq!(s["employees"], 20);
     assert_eq!(s["clients"], 200);

@@ -178,3 +178,32 @@ fn root_runs_the_server_as_postgres_or_says_why_not() {
     assert_eq!(owner, Account::lookup("postgres").unwrap().uid);
     run(&data, &["db", "stop"]).ok();
 }
+
+#[test]
+fn root_never_follows_a_link_planted_in_the_cluster_directory() {
+    if !running_as_root() {
+        return; // only root hands files to another account
+    }
+    let open = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(open.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let victim = open.path().join("victim");
+    std::fs::create_dir(&victim).unwrap();
+    let cluster = open.path().join("data/postgres");
+    std::fs::create_dir_all(&cluster).unwrap();
+    // what the `postgres` account, owner of the cluster directory, could plant there
+    std::os::unix::fs::symlink(&victim, cluster.join("run")).unwrap();
+    let o = Command::new(bin())
+        .arg("whoami")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", open.path())
+        .env("EPICCRM_DATA_DIR", open.path().join("data"))
+        .current_dir(open.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(7), "{stderr}");
+    assert!(stderr.contains("symbolic link"), "{stderr}");
+    let owner = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&victim).unwrap());
+    assert_eq!(owner, 0, "the link's target was handed over");
+}

@@ -199,3 +199,46 @@ fn a_new_password_ends_the_other_sessions_of_the_account() {
     sales.run(["whoami"]).code(3);
     m.run(["whoami"]).ok();
 }
+
+#[test]
+fn two_managers_removing_each_other_at_once_leave_one() {
+    for round in 0..3 {
+        let (db, a) = with_manager();
+        a.add_employee("Bea", "bea@example.com", "MANAGEMENT");
+        let b = db.user();
+        b.login("bea@example.com");
+        let (first, second) = match round {
+            0 => (vec!["employee", "deactivate", "2"], vec!["employee", "deactivate", "1"]),
+            1 => (
+                vec!["employee", "update", "2", "--role", "SALES"],
+                vec!["employee", "deactivate", "1"],
+            ),
+            _ => (
+                vec!["employee", "deactivate", "2"],
+                vec!["employee", "update", "1", "--role", "SUPPORT"],
+            ),
+        };
+        let x = a
+            .command(&first)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let y = b
+            .command(&second)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (x, y) = (x.wait_with_output().unwrap(), y.wait_with_output().unwrap());
+        let managers =
+            db.scalar("select count(*) from employees where role = 'MANAGEMENT' and is_active");
+        assert_eq!(
+            managers,
+            "1",
+            "round {round}: {} / {}",
+            String::from_utf8_lossy(&x.stderr),
+            String::from_utf8_lossy(&y.stderr)
+        );
+    }
+}

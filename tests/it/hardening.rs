@@ -195,3 +195,27 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn parallel_guesses_cannot_slip_past_the_limit() {
+    let (db, _m) = with_manager();
+    let u = db.user();
+    let children: Vec<_> = (0..12)
+        .map(|i| {
+            u.command(["login", "mia@example.com", &format!("guess-number-{i}")])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut checked = 0;
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(3));
+        if String::from_utf8_lossy(&o.stderr).contains("invalid email or password") {
+            checked += 1;
+        }
+    }
+    assert!(checked <= 5, "{checked} passwords were checked");
+}
