@@ -81,18 +81,8 @@ impl Output {
         emit(&s)
     }
 
-    /// A list: JSON array, or an aligned table (a note on stderr when it is empty).
-    pub fn list<T: Serialize + Render>(&self, rows: &[T]) -> Result<()> {
-        let mut w = self.list_writer();
-        for r in rows {
-            if !w.push(r)? {
-                break;
-            }
-        }
-        w.finish()
-    }
-
-    /// A writer that prints rows as they arrive, so `--all` never holds a whole table.
+    /// A list as its rows arrive, so `--all` never holds a whole table: a JSON array, or an
+    /// aligned table (a note on stderr when it is empty).
     pub fn list_writer<T: Serialize + Render>(&self) -> ListWriter<T> {
         ListWriter {
             json: self.json,

@@ -93,12 +93,12 @@ impl TokenStore {
     pub fn clear(&self) -> Result<()> {
         match self.kind {
             TokenStoreKind::File => self.remove_file(),
-            TokenStoreKind::Keyring => keyring::delete(),
+            TokenStoreKind::Keyring => keyring::delete(false),
             TokenStoreKind::Auto => {
                 self.remove_file()?;
                 // no keyring at all is fine (nothing can be stored there); one that answers
                 // with an error, or not at all, may still hold the tokens
-                if let Err(e) = keyring::delete_if_present() {
+                if let Err(e) = keyring::delete(true) {
                     eprintln!(
                         "warning: the OS keyring could not be cleared ({e}); tokens may remain there"
                     );
@@ -260,20 +260,16 @@ mod keyring {
         with_timeout(move || entry()?.set_password(&raw))
     }
 
-    pub fn delete() -> Result<()> {
-        with_timeout(|| match entry()?.delete_credential() {
+    /// Deletes the stored session. With `no_service_is_fine`, a machine with no keyring
+    /// service at all is not an error either (nothing can be stored there).
+    pub fn delete(no_service_is_fine: bool) -> Result<()> {
+        with_timeout(move || match entry().and_then(|e| e.delete_credential()) {
             Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
-            Err(e) => Err(e),
-        })
-    }
-
-    /// Like `delete`, but a machine with no keyring service at all is not an error.
-    pub fn delete_if_present() -> Result<()> {
-        with_timeout(|| match entry().and_then(|e| e.delete_credential()) {
-            Ok(())
-            | Err(keyring_core::Error::NoEntry)
-            | Err(keyring_core::Error::PlatformFailure(_))
-            | Err(keyring_core::Error::NoDefaultStore) => Ok(()),
+            Err(keyring_core::Error::PlatformFailure(_) | keyring_core::Error::NoDefaultStore)
+                if no_service_is_fine =>
+            {
+                Ok(())
+            }
             Err(e) => Err(e),
         })
     }
