@@ -3,7 +3,7 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use super::{Context, Paging, input, nothing_to_update, usage};
+use super::{Context, Paging, nothing_to_update, usage};
 use crate::domain::{Email, Name, OptionalText};
 use crate::error::Result;
 use crate::output::{self, Render};
@@ -177,11 +177,7 @@ impl ClientCmd {
             }
             ClientCmd::Delete { id, yes } => {
                 let actor = ctx.actor().await?;
-                if !yes {
-                    // ask only about something that exists
-                    svc::show(ctx.db().await?, &actor, id).await?;
-                }
-                input::confirm(yes, &format!("Delete client {id}?"))?;
+                super::confirm_delete(ctx, &actor, yes, "client", id, svc::show).await?;
                 let c = svc::delete(ctx.db().await?, &actor, id).await?;
                 ctx.out.done(
                     &format!("Deleted client {} ({}).", c.id, c.email),

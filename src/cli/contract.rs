@@ -3,7 +3,7 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use super::{Context, Paging, input};
+use super::{Context, Paging};
 use crate::domain::Money;
 use crate::error::Result;
 use crate::output::{self, Render};
@@ -171,11 +171,7 @@ impl ContractCmd {
             }
             ContractCmd::Delete { id, yes } => {
                 let actor = ctx.actor().await?;
-                if !yes {
-                    // ask only about something that exists
-                    svc::show(ctx.db().await?, &actor, id).await?;
-                }
-                input::confirm(yes, &format!("Delete contract {id}?"))?;
+                super::confirm_delete(ctx, &actor, yes, "contract", id, svc::show).await?;
                 let c = svc::delete(ctx.db().await?, &actor, id).await?;
                 ctx.out.done(
                     &format!("Deleted contract {}.", c.id),

@@ -219,11 +219,7 @@ impl EmployeeCmd {
             }
             EmployeeCmd::Delete { id, yes } => {
                 let actor = ctx.actor().await?;
-                if !yes {
-                    // ask only about something that exists
-                    svc::show(ctx.db().await?, &actor, id).await?;
-                }
-                input::confirm(yes, &format!("Delete employee {id}?"))?;
+                super::confirm_delete(ctx, &actor, yes, "employee", id, svc::show).await?;
                 let e = svc::delete(ctx.db().await?, &actor, id).await?;
                 ctx.out.done(
                     &format!("Deleted employee {} ({}).", e.id, e.email),

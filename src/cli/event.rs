@@ -3,7 +3,7 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use super::{Context, Paging, input, nothing_to_update, usage};
+use super::{Context, Paging, nothing_to_update, usage};
 use crate::domain::{EventPeriod, Name, OptionalText, Timestamp};
 use crate::error::Result;
 use crate::output::{self, Render};
@@ -231,11 +231,7 @@ impl EventCmd {
             }
             EventCmd::Delete { id, yes } => {
                 let actor = ctx.actor().await?;
-                if !yes {
-                    // ask only about something that exists
-                    svc::show(ctx.db().await?, &actor, id).await?;
-                }
-                input::confirm(yes, &format!("Delete event {id}?"))?;
+                super::confirm_delete(ctx, &actor, yes, "event", id, svc::show).await?;
                 let e = svc::delete(ctx.db().await?, &actor, id).await?;
                 ctx.out.done(
                     &format!("Deleted event {} ({}).", e.id, e.name),

@@ -222,6 +222,22 @@ pub fn nothing_to_update() -> Error {
         .with_hint("see --help for the options")
 }
 
+/// Before a delete: with `--yes`, nothing; otherwise ask on a terminal — and only about a
+/// row that exists, which `show` reads first — or refuse without one.
+pub async fn confirm_delete<T>(
+    ctx: &mut Context,
+    actor: &Actor,
+    yes: bool,
+    noun: &str,
+    id: i64,
+    show: impl AsyncFnOnce(&mut PgConnection, &Actor, i64) -> Result<T>,
+) -> Result<()> {
+    if !yes {
+        show(ctx.db().await?, actor, id).await?;
+    }
+    input::confirm(yes, &format!("Delete {noun} {id}?"))
+}
+
 /// What a command may need, each part made on first use.
 pub struct Context {
     pub settings: Settings,
