@@ -42,7 +42,7 @@ pub fn data_dir(settings: &Settings) -> Result<PathBuf> {
 impl Embedded {
     pub fn new(settings: &Settings) -> Result<Self> {
         let dir = data_dir(settings)?;
-        let cluster = Cluster::new(dir.join("postgres"))?;
+        let cluster = Cluster::new(dir.join("postgres"));
         Ok(Embedded { dir, cluster })
     }
 

@@ -10,6 +10,7 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 
 use sqlx::postgres::PgConnectOptions;
 
@@ -96,13 +97,20 @@ pub fn find_bin_dir() -> Option<PathBuf> {
 }
 
 /// A cluster living in `root`: `pgdata/`, the socket directory `run/` and `postgres.log`.
+/// The server binaries and the account to run them as are looked up on first use only:
+/// connecting to a running cluster needs neither.
 #[derive(Clone, Debug)]
 pub struct Cluster {
     root: PathBuf,
-    bin_dir: PathBuf,
-    run_as: Option<Account>,
+    tools: OnceLock<Tools>,
     /// Trade durability for speed (no fsync): for test servers only.
     throwaway: bool,
+}
+
+#[derive(Clone, Debug)]
+struct Tools {
+    bin_dir: PathBuf,
+    run_as: Option<Account>,
 }
 
 fn unavailable(msg: impl Into<String>) -> Error {
@@ -111,7 +119,19 @@ fn unavailable(msg: impl Into<String>) -> Error {
 
 impl Cluster {
     /// `root` must be a directory the server's account can reach.
-    pub fn new(root: PathBuf) -> Result<Self> {
+    pub fn new(root: PathBuf) -> Self {
+        Cluster { root, tools: OnceLock::new(), throwaway: false }
+    }
+
+    /// A cluster whose data may be lost on a crash (tests): no fsync, faster.
+    pub fn throwaway(root: PathBuf) -> Self {
+        Cluster { throwaway: true, ..Self::new(root) }
+    }
+
+    fn tools(&self) -> Result<&Tools> {
+        if let Some(t) = self.tools.get() {
+            return Ok(t);
+        }
         let bin_dir = find_bin_dir().ok_or_else(|| {
             unavailable("no PostgreSQL server binaries found (initdb, pg_ctl, postgres)").with_hint(
                 "install PostgreSQL (e.g. apt-get install postgresql) or set DATABASE_URL",
@@ -125,12 +145,7 @@ impl Cluster {
         } else {
             None
         };
-        Ok(Cluster { root, bin_dir, run_as, throwaway: false })
-    }
-
-    /// A cluster whose data may be lost on a crash (tests): no fsync, faster.
-    pub fn throwaway(root: PathBuf) -> Result<Self> {
-        Ok(Cluster { throwaway: true, ..Self::new(root)? })
+        Ok(self.tools.get_or_init(|| Tools { bin_dir, run_as }))
     }
 
     pub fn root(&self) -> &Path {
@@ -145,30 +160,27 @@ impl Cluster {
     pub fn log_file(&self) -> PathBuf {
         self.root.join("postgres.log")
     }
-    pub fn bin_dir(&self) -> &Path {
-        &self.bin_dir
-    }
-
     pub fn is_initialized(&self) -> bool {
         self.pgdata().join("PG_VERSION").is_file()
     }
 
-    fn command(&self, program: &str) -> Command {
-        let mut cmd = Command::new(self.bin_dir.join(program));
+    fn command(&self, program: &str) -> Result<Command> {
+        let tools = self.tools()?;
+        let mut cmd = Command::new(tools.bin_dir.join(program));
         cmd.current_dir(&self.root).stdin(Stdio::null());
         // keep the server's locale and messages independent of the caller's
         cmd.env("LC_ALL", "C.UTF-8").env_remove("PGDATA").env_remove("PGHOST");
-        if let Some(a) = &self.run_as {
+        if let Some(a) = &tools.run_as {
             cmd.uid(a.uid).gid(a.gid);
         }
-        cmd
+        Ok(cmd)
     }
 
     /// Hands a path to the server's account. The cluster directory belongs to that account,
     /// which could plant a symbolic link there: root never follows one (lchown, and a link is
     /// refused outright), so it cannot be tricked into handing over a file elsewhere.
     fn own(&self, path: &Path) -> Result<()> {
-        if let Some(a) = &self.run_as {
+        if let Some(a) = &self.tools()?.run_as {
             let meta = fs::symlink_metadata(path)
                 .map_err(|e| Error::internal(format!("cannot inspect {}", path.display()), e))?;
             if meta.file_type().is_symlink() {
@@ -196,12 +208,12 @@ impl Cluster {
     /// is private to the owner), TCP ones need `password` when one is given.
     pub fn init(&self, superuser: &str, password: Option<&str>) -> Result<()> {
         self.make_dir(&self.root)?;
-        if self.run_as.is_some() {
+        if self.tools()?.run_as.is_some() {
             // the server's account must be able to enter the root directory
             fs::set_permissions(&self.root, fs::Permissions::from_mode(0o700))?;
         }
         self.make_dir(&self.socket_dir())?;
-        let mut cmd = self.command("initdb");
+        let mut cmd = self.command("initdb")?;
         cmd.arg("-D").arg(self.pgdata()).args([
             "-U",
             superuser,
@@ -249,7 +261,7 @@ impl Cluster {
             opts.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
         }
         let out = self
-            .command("pg_ctl")
+            .command("pg_ctl")?
             .arg("-D")
             .arg(self.pgdata())
             .arg("-l")
@@ -268,9 +280,9 @@ impl Cluster {
     }
 
     pub fn is_running(&self) -> bool {
+        let Ok(mut cmd) = self.command("pg_ctl") else { return false };
         self.is_initialized()
-            && self
-                .command("pg_ctl")
+            && cmd
                 .arg("-D")
                 .arg(self.pgdata())
                 .arg("status")
@@ -284,7 +296,7 @@ impl Cluster {
     pub fn stop(&self, immediate: bool) -> Result<()> {
         let mode = if immediate { "immediate" } else { "fast" };
         let out = self
-            .command("pg_ctl")
+            .command("pg_ctl")?
             .arg("-D")
             .arg(self.pgdata())
             .args(["-w", "-s", "-m", mode, "stop"])

@@ -5,7 +5,6 @@ use serde_json::json;
 
 use super::Context;
 use crate::db::{self, MIGRATOR};
-use crate::embedded::Embedded;
 use crate::error::Result;
 
 #[derive(Debug, Subcommand)]
@@ -69,7 +68,7 @@ impl DbCmd {
                         json!({ "stopped": false }),
                     );
                 }
-                let stopped = Embedded::new(&ctx.settings)?.stop()?;
+                let stopped = ctx.embedded()?.stop()?;
                 let human = if stopped {
                     "Stopped the local PostgreSQL server."
                 } else {
@@ -86,8 +85,7 @@ async fn status(ctx: &mut Context) -> Result<()> {
     let (location, running, created) = match &ctx.settings.database_url {
         Some(url) => (url.redacted(), None, true),
         None => {
-            let e = Embedded::new(&ctx.settings)?;
-            let c = e.cluster();
+            let c = ctx.embedded()?.cluster();
             (
                 format!("local cluster in {}", c.root().display()),
                 Some(c.is_running()),

@@ -253,7 +253,8 @@ impl Context {
         Context { settings, out, conn: None, embedded: None, actor_role: None }
     }
 
-    fn embedded(&mut self) -> Result<&Embedded> {
+    /// The zero-config database (when `DATABASE_URL` is not set).
+    pub fn embedded(&mut self) -> Result<&Embedded> {
         if self.embedded.is_none() {
             self.embedded = Some(Embedded::new(&self.settings)?);
         }

@@ -79,7 +79,7 @@ fn start_cluster() -> String {
     let dir = tempfile::Builder::new().prefix("epicevents-test-").tempdir().unwrap().keep();
     // the server may run as `postgres`: it must be able to enter the directory
     std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let cluster = Cluster::throwaway(dir.join("cluster")).expect("PostgreSQL server binaries");
+    let cluster = Cluster::throwaway(dir.join("cluster"));
     let password = "test-superuser-password";
     cluster.init("postgres", Some(password)).expect("initdb");
     let port = free_port();
