@@ -26,25 +26,31 @@ pub struct SeedSummary {
 }
 
 /// Roles by `id % 20`: 0-1 MANAGEMENT (10%), 2-10 SALES (45%), 11-19 SUPPORT (45%).
-const SQL: &str = "
+/// $1 password hash, $2 number of employees.
+const EMPLOYEES: &str = "
 insert into employees (first_name, last_name, email, role, password_hash)
 select 'Employee', 'N' || i, 'employee' || i || '@bench.example',
        case when i % 20 < 2 then 'MANAGEMENT' when i % 20 < 11 then 'SALES' else 'SUPPORT' end,
        $1
-from generate_series(1, $2::int) i;
+from generate_series(1, $2::int) i";
 
+/// $1 number of clients, $2 number of SALES employees (ids 20k + 2 … 20k + 10).
+const CLIENTS: &str = "
 insert into clients (first_name, last_name, email, phone, company_name, sales_contact_id)
 select 'Client', 'N' || j, 'client' || j || '@bench.example', '+33 1 00 00 00 00',
        'Company ' || (j % 5000),
-       20 * ((j % $6::int) / 9) + 2 + (j % $6::int) % 9
-from generate_series(1, $3::int) j;
+       20 * ((j % $2::int) / 9) + 2 + (j % $2::int) % 9
+from generate_series(1, $1::int) j";
 
+const CONTRACTS: &str = "
 insert into contracts (client_id, sales_contact_id, total_amount, amount_due, is_signed, signed_at)
 select c.id, c.sales_contact_id, 1000 + (c.id * 7 + g) % 9000,
        case when (c.id + g) % 10 < 3 then 500 else 0 end,
        (c.id * 3 + g) % 6 <> 0, case when (c.id * 3 + g) % 6 <> 0 then now() end
-from clients c cross join generate_series(1, 3) g;
+from clients c cross join generate_series(1, 3) g";
 
+/// $1 number of SUPPORT employees (ids 20k + 11 … 20k + 19).
+const EVENTS: &str = "
 insert into events (contract_id, client_id, name, start_at, end_at, location, attendees, notes,
                     support_contact_id)
 select k.id, k.client_id, 'Event ' || k.id || '-' || g,
@@ -52,10 +58,9 @@ select k.id, k.client_id, 'Event ' || k.id || '-' || g,
        now() + ((k.id * 4 + g) % 1460 - 730) * interval '1 day' + interval '5 hours',
        'Venue ' || (k.id % 300), 10 + (k.id + g) % 490, null,
        case when (k.id * 7 + g * 3) % 10 = 0 then null
-            else 20 * (((k.id + g) % $7::int) / 9) + 11 + ((k.id + g) % $7::int) % 9 end
+            else 20 * (((k.id + g) % $1::int) / 9) + 11 + ((k.id + g) % $1::int) % 9 end
 from contracts k cross join generate_series(1, 4) g
-where k.is_signed;
-";
+where k.is_signed";
 
 pub async fn seed(conn: &mut PgConnection, scale: f64) -> Result<SeedSummary> {
     if !(0.0001..=10.0).contains(&scale) {
@@ -92,16 +97,11 @@ pub async fn seed(conn: &mut PgConnection, scale: f64) -> Result<SeedSummary> {
     {
         sqlx::query("rollback to savepoint fast").execute(&mut *tx).await?;
     }
-    sqlx::raw_sql(sqlx::AssertSqlSafe(
-        // the hash last: its salt could contain `$2`, `$3`…
-        SQL.replace("$2", &employees.to_string())
-            .replace("$3", &clients.to_string())
-            .replace("$6", &per_role.to_string())
-            .replace("$7", &per_role.to_string())
-            .replace("$1", &format!("'{hash}'")),
-    ))
-    .execute(&mut *tx)
-    .await?;
+    // bound, never spliced into the SQL text
+    sqlx::query(EMPLOYEES).bind(&hash).bind(employees).execute(&mut *tx).await?;
+    sqlx::query(CLIENTS).bind(clients).bind(per_role).execute(&mut *tx).await?;
+    sqlx::query(CONTRACTS).execute(&mut *tx).await?;
+    sqlx::query(EVENTS).bind(per_role).execute(&mut *tx).await?;
     let counts: (i64, i64) =
         sqlx::query_as("select (select count(*) from contracts), (select count(*) from events)")
             .fetch_one(&mut *tx)
