@@ -143,7 +143,7 @@ pub async fn update(
     id: i64,
     c: &EmployeeChanges<'_>,
 ) -> Result<Option<Employee>> {
-    Ok(sqlx::query_as!(
+    sqlx::query_as!(
         Employee,
         r#"update employees set
                first_name = coalesce($2, first_name),
@@ -160,7 +160,9 @@ pub async fn update(
         c.role.map(Role::as_str),
     )
     .fetch_optional(db)
-    .await?)
+    .await
+    // a role change is refused while clients or events still point at the old role
+    .map_err(super::still_referenced)
 }
 
 pub async fn set_password_hash(db: impl PgExecutor<'_>, id: i64, hash: &str) -> Result<bool> {
@@ -192,7 +194,10 @@ pub async fn set_active(
 }
 
 pub async fn delete(db: impl PgExecutor<'_>, id: i64) -> Result<bool> {
-    let r = sqlx::query!("delete from employees where id = $1", id).execute(db).await?;
+    let r = sqlx::query!("delete from employees where id = $1", id)
+        .execute(db)
+        .await
+        .map_err(super::still_referenced)?;
     Ok(r.rows_affected() == 1)
 }
 

@@ -204,6 +204,9 @@ pub async fn assign(
 }
 
 pub async fn delete(db: impl PgExecutor<'_>, id: i64) -> Result<bool> {
-    let r = sqlx::query!("delete from events where id = $1", id).execute(db).await?;
+    let r = sqlx::query!("delete from events where id = $1", id)
+        .execute(db)
+        .await
+        .map_err(super::still_referenced)?;
     Ok(r.rows_affected() == 1)
 }

@@ -71,18 +71,6 @@ fn constraint_error(name: &str) -> Option<Error> {
         "employees_email_key" => (Kind::Conflict, "an employee with this email already exists"),
         "clients_email_key" => (Kind::Conflict, "a client with this email already exists"),
         "employees_id_role_key" => (Kind::Conflict, "employee role conflict"),
-        "clients_sales_contact_fk" => {
-            (Kind::Conflict, "the employee is the sales contact of clients (reassign them first)")
-        }
-        "contracts_client_fk" => (Kind::Conflict, "the client still has contracts"),
-        "contracts_sales_contact_fk" => {
-            (Kind::Conflict, "the employee is still the sales contact of contracts")
-        }
-        "events_contract_fk" => (Kind::Conflict, "the contract still has events"),
-        "events_support_contact_fk" => {
-            (Kind::Conflict, "the employee is the support contact of events (unassign them first)")
-        }
-        "sessions_employee_fk" => (Kind::Conflict, "the employee still has sessions"),
         "contracts_total_amount_check" => (Kind::Usage, "the total amount must be above 0"),
         "contracts_amount_due_check" => {
             (Kind::Usage, "the amount due must be between 0 and the total amount")
@@ -96,6 +84,37 @@ fn constraint_error(name: &str) -> Option<Error> {
     Some(Error::new(kind, msg))
 }
 
+/// What still refers to a row, by the foreign key that refused its deletion or re-keying.
+fn referenced_by(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "clients_sales_contact_fk" => {
+            "the employee is the sales contact of clients (reassign them first)"
+        }
+        "contracts_client_fk" => "the client still has contracts",
+        "contracts_sales_contact_fk" => "the employee is still the sales contact of contracts",
+        "events_contract_fk" => "the contract still has events",
+        "events_support_contact_fk" => {
+            "the employee is the support contact of events (unassign them first)"
+        }
+        "sessions_employee_fk" => "the employee still has sessions",
+        _ => return None,
+    })
+}
+
+/// For a statement that deletes a row, or changes a key others refer to (an employee's
+/// role): a foreign-key violation there means the row is still referenced, and by what.
+/// Elsewhere the same violation means a row it points to changed meanwhile; only the
+/// statement knows which case it is in.
+pub fn still_referenced(err: sqlx::Error) -> Error {
+    if let sqlx::Error::Database(db) = &err
+        && db.code().as_deref() == Some("23503")
+        && let Some(msg) = db.constraint().and_then(referenced_by)
+    {
+        return Error::conflict(msg).with_source(err);
+    }
+    map_db_error(err)
+}
+
 const MIGRATE_HINT: &str = "run `epicevents db migrate`";
 
 /// Turns a driver error into what the user is told; the driver error stays as the cause.
@@ -104,14 +123,6 @@ pub fn map_db_error(err: sqlx::Error) -> Error {
         sqlx::Error::RowNotFound => Error::not_found("no such record"),
         sqlx::Error::Database(db) => {
             let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
-            // a foreign key broken by an insert means the row it points to changed meanwhile;
-            // the messages of the table below are about the other case, deleting a referenced row
-            if code == "23503" && db.message().starts_with("insert or update on table") {
-                return Error::conflict(
-                    "a record this refers to was changed or removed meanwhile; try again",
-                )
-                .with_source(err);
-            }
             if let Some(e) = db.constraint().and_then(constraint_error) {
                 return e.with_source(err);
             }
@@ -121,7 +132,11 @@ pub fn map_db_error(err: sqlx::Error) -> Error {
                         .with_hint(MIGRATE_HINT)
                 }
                 "23505" => Error::conflict("this record already exists"),
-                "23503" => Error::conflict("the record is still referenced by others"),
+                // deletes map this through `still_referenced`; for a write, the row it
+                // points to changed meanwhile (deleted, or its role changed)
+                "23503" => Error::conflict(
+                    "a record this refers to was changed or removed meanwhile; try again",
+                ),
                 "23514" | "22003" | "22001" | "22P02" => Error::usage("invalid value"),
                 "40001" | "40P01" => {
                     Error::conflict("the record was changed at the same time; try again")
