@@ -23,8 +23,10 @@ grant connect on database epic_crm to epic_app;
 revoke create on schema public from public;
 grant usage on schema public to epic_app;
 grant select, insert, update, delete
-    on employees, clients, contracts, events, sessions, refresh_tokens, login_failures
+    on employees, clients, contracts, events, sessions, refresh_tokens, login_failures,
+       login_failures_by_source
     to epic_app;
+grant select on installation to epic_app;
 grant select, insert on audit_log to epic_app;
 grant usage, select on all sequences in schema public to epic_app;
 grant select on _sqlx_migrations to epic_app;

@@ -42,6 +42,103 @@ pub enum JwtAlg {
 
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
+/// The placeholder of `.env.example`: long enough, and public.
+pub const PLACEHOLDER_SECRET: &str = "CHANGE_ME_TO_A_LONG_RANDOM_STRING_OF_32_BYTES_OR_MORE";
+
+/// Why a JWT secret is unfit, if it is: too short, the documented placeholder, or one
+/// character repeated.
+pub fn weak_secret(s: &str) -> Option<String> {
+    if s.len() < MIN_JWT_SECRET_BYTES {
+        return Some(format!("must be at least {MIN_JWT_SECRET_BYTES} bytes long"));
+    }
+    if s.contains("CHANGE_ME") {
+        return Some(
+            "is the placeholder of .env.example; generate one with `openssl rand -hex 32`".into(),
+        );
+    }
+    let mut chars = s.chars();
+    if let Some(first) = chars.next()
+        && chars.all(|c| c == first)
+    {
+        return Some("is one character repeated; generate one with `openssl rand -hex 32`".into());
+    }
+    None
+}
+
+/// Where a client finds the server (`EPICCRM_SERVER`): `http(s)://host[:port]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerUrl {
+    pub https: bool,
+    pub host: String,
+    pub port: u16,
+}
+
+impl ServerUrl {
+    /// Parses and checks an address: `https://`, or `http://` to a loopback host only (tokens
+    /// would cross the network in clear): that refusal is a usage error (exit 2).
+    pub fn parse(input: &str) -> Result<Self> {
+        let bad = || {
+            malformed("EPICCRM_SERVER", "expected https://host[:port] (or http:// on this machine)")
+        };
+        let s = input.trim().trim_end_matches('/');
+        let (https, rest) = if let Some(r) = s.strip_prefix("https://") {
+            (true, r)
+        } else if let Some(r) = s.strip_prefix("http://") {
+            (false, r)
+        } else {
+            return Err(bad());
+        };
+        if rest.is_empty() || rest.contains(['/', '?', '#', '@']) {
+            return Err(bad());
+        }
+        let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
+            let (h, after) = v6.split_once(']').ok_or_else(bad)?;
+            let port = match after.strip_prefix(':') {
+                Some(p) => Some(p.parse::<u16>().map_err(|_| bad())?),
+                None if after.is_empty() => None,
+                None => return Err(bad()),
+            };
+            (h.to_owned(), port)
+        } else {
+            match rest.rsplit_once(':') {
+                Some((h, p)) => (h.to_owned(), Some(p.parse::<u16>().map_err(|_| bad())?)),
+                None => (rest.to_owned(), None),
+            }
+        };
+        if host.is_empty() {
+            return Err(bad());
+        }
+        let url = ServerUrl { https, port: port.unwrap_or(if https { 443 } else { 80 }), host };
+        if !https && !url.is_loopback() {
+            return Err(Error::usage(format!(
+                "refusing {}: tokens would cross the network in clear",
+                url.origin()
+            ))
+            .with_hint(format!("use https://{rest}")));
+        }
+        Ok(url)
+    }
+
+    pub fn is_loopback(&self) -> bool {
+        self.host.eq_ignore_ascii_case("localhost")
+            || self.host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    }
+
+    /// `host:port` (IPv6 in brackets).
+    pub fn authority(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// `https://host:port`: what tokens are stored under.
+    pub fn origin(&self) -> String {
+        format!("{}://{}", if self.https { "https" } else { "http" }, self.authority())
+    }
+}
+
 /// Everything the binary reads from its environment.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -56,6 +153,23 @@ pub struct Settings {
     pub data_dir: Option<PathBuf>,
     pub sentry_dsn: Option<Secret>,
     pub sentry_environment: Option<String>,
+    /// A login session ends this many days after the login, however often it is refreshed.
+    pub session_max_days: i64,
+    /// Client mode (spec §10): every command goes through this server.
+    pub server: Option<ServerUrl>,
+    /// An extra certificate authority the client trusts (a server with its own CA).
+    pub ca_cert: Option<PathBuf>,
+    /// Server mode: where `serve` listens, its pool, its TLS files.
+    pub listen: String,
+    pub db_pool: u32,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Proxies whose `X-Forwarded-For` is believed (login throttling per client address).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The deadline of a request, in seconds (a streamed list goes on while rows flow).
+    pub request_timeout_secs: u64,
+    /// How long a streamed list waits for a client that does not read, in seconds.
+    pub stream_idle_secs: u64,
 }
 
 /// A connection URL whose password never shows in `Debug`.
@@ -182,13 +296,10 @@ impl Settings {
         };
         let jwt_secret = match src.get("EPICCRM_JWT_SECRET") {
             None => None,
-            Some(s) if s.len() < MIN_JWT_SECRET_BYTES => {
-                return Err(malformed(
-                    "EPICCRM_JWT_SECRET",
-                    &format!("must be at least {MIN_JWT_SECRET_BYTES} bytes long"),
-                ));
-            }
-            Some(s) => Some(Secret::new(s)),
+            Some(s) => match weak_secret(&s) {
+                Some(why) => return Err(malformed("EPICCRM_JWT_SECRET", &why)),
+                None => Some(Secret::new(s)),
+            },
         };
         let int = |name: &str, default: i64, max: i64| -> Result<i64> {
             match src.get(name) {
@@ -226,7 +337,38 @@ impl Settings {
                     return Err(malformed("EPICCRM_TOKEN_STORE", "expected auto, keyring or file"));
                 }
             };
+        let session_max_days = int("EPICCRM_SESSION_MAX_DAYS", 30, 3650)?;
+        let server = src.get("EPICCRM_SERVER").map(|s| ServerUrl::parse(&s)).transpose()?;
+        let db_pool = int("EPICCRM_DB_POOL", 10, 1000)? as u32;
+        let request_timeout_secs = int("EPICCRM_REQUEST_TIMEOUT_SECS", 30, 3600)? as u64;
+        let stream_idle_secs = int("EPICCRM_STREAM_IDLE_SECS", 30, 3600)? as u64;
+        let trusted_proxies = match src.get("EPICCRM_TRUSTED_PROXIES") {
+            None => vec![],
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| s.parse())
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|_| {
+                    malformed(
+                        "EPICCRM_TRUSTED_PROXIES",
+                        "expected IP addresses separated by commas",
+                    )
+                })?,
+        };
+        let listen = src.get("EPICCRM_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
         Ok(Settings {
+            session_max_days,
+            server,
+            ca_cert: src.get("EPICCRM_CA_CERT").map(PathBuf::from),
+            listen,
+            db_pool,
+            tls_cert: src.get("EPICCRM_TLS_CERT").map(PathBuf::from),
+            tls_key: src.get("EPICCRM_TLS_KEY").map(PathBuf::from),
+            trusted_proxies,
+            request_timeout_secs,
+            stream_idle_secs,
             database_url,
             jwt_secret,
             access_minutes,
@@ -258,6 +400,32 @@ mod tests {
         );
         let u = DatabaseUrl(Secret::new("postgres://a:hunter2@h/d"));
         assert!(!format!("{u:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn weak_secrets_are_refused() {
+        assert!(weak_secret("short").is_some());
+        assert!(weak_secret(&"a".repeat(40)).is_some());
+        assert!(weak_secret(PLACEHOLDER_SECRET).is_some());
+        assert!(weak_secret("0123456789abcdef0123456789abcdef").is_none());
+        let example =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.env.example")).unwrap();
+        assert!(example.contains(&format!("EPICCRM_JWT_SECRET={PLACEHOLDER_SECRET}")));
+    }
+
+    #[test]
+    fn server_addresses_need_https_off_this_machine() {
+        let u = ServerUrl::parse("https://crm.example.com").unwrap();
+        assert_eq!(u.origin(), "https://crm.example.com:443");
+        assert_eq!(ServerUrl::parse("http://127.0.0.1:8080/").unwrap().port, 8080);
+        assert!(ServerUrl::parse("http://localhost").unwrap().is_loopback());
+        assert!(ServerUrl::parse("http://[::1]:9000").unwrap().is_loopback());
+        let e = ServerUrl::parse("http://crm.example.com").unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert_eq!(e.hint(), Some("use https://crm.example.com"));
+        for bad in ["crm.example.com", "ftp://x", "https://", "https://a/b", "https://a:x"] {
+            assert_eq!(ServerUrl::parse(bad).unwrap_err().exit_code(), 7, "{bad}");
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use std::fs::{self, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use rand::RngCore;
 use sqlx::PgConnection;
@@ -23,6 +23,8 @@ const ROOT_DATA_DIR: &str = "/var/lib/epicevents";
 pub struct Embedded {
     dir: PathBuf,
     cluster: Cluster,
+    /// What to tell the user while they wait (the first run makes a cluster).
+    notify: Box<dyn Fn(&str) + Send + Sync>,
 }
 
 /// `EPICCRM_DATA_DIR`, else the user's data directory (`~/.local/share/epiccrm` on Linux),
@@ -43,7 +45,13 @@ impl Embedded {
     pub fn new(settings: &Settings) -> Result<Self> {
         let dir = data_dir(settings)?;
         let cluster = Cluster::new(dir.join("postgres"));
-        Ok(Embedded { dir, cluster })
+        Ok(Embedded { dir, cluster, notify: Box::new(|m| tracing::info!("{m}")) })
+    }
+
+    /// Where progress notes go (the CLI prints them on stderr).
+    pub fn with_reporter(mut self, notify: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.notify = Box::new(notify);
+        self
     }
 
     pub fn dir(&self) -> &PathBuf {
@@ -67,8 +75,12 @@ impl Embedded {
             }
         };
         let mut conn = conn;
-        if crate::db::check_schema(&mut conn).await.is_err() {
-            crate::db::migrate(&mut conn).await?;
+        match crate::db::schema_state(&mut conn).await? {
+            crate::db::Schema::Current => {}
+            crate::db::Schema::Behind => {
+                crate::db::migrate(&mut conn).await?;
+            }
+            crate::db::Schema::Newer => return Err(crate::db::newer_schema()),
         }
         Ok(conn)
     }
@@ -86,10 +98,10 @@ impl Embedded {
         lock.lock().map_err(|e| Error::internal("cannot take the start lock", e))?;
         if !self.cluster.is_running() {
             if !self.cluster.is_initialized() {
-                eprintln!(
+                (self.notify)(&format!(
                     "Creating a local PostgreSQL database in {} (first run)…",
                     self.cluster.root().display()
-                );
+                ));
                 // a half-made cluster from an interrupted first run is started over
                 let _ = fs::remove_dir_all(self.cluster.pgdata());
                 self.cluster.init(SUPERUSER, None)?;
@@ -102,11 +114,125 @@ impl Embedded {
         let exists: bool =
             sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
                 .bind(DATABASE)
+                .persistent(false)
                 .fetch_one(&mut conn)
                 .await?;
         if !exists {
-            sqlx::query("create database epicevents").execute(&mut conn).await?;
+            sqlx::query("create database epicevents").persistent(false).execute(&mut conn).await?;
         }
+        Ok(())
+    }
+
+    /// `db backup FILE`: a consistent dump (PostgreSQL's custom format) taken while the
+    /// cluster runs, written to a temporary file beside `file` (mode 0600) and renamed into
+    /// place only once complete. Returns its size in bytes.
+    pub async fn backup(&self, file: &Path) -> Result<u64> {
+        self.ensure_running().await?;
+        let dir = match file.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = file.file_name().ok_or_else(|| Error::usage("the backup needs a file name"))?;
+        let tmp = dir.join(format!(".{}.partial-{}", name.to_string_lossy(), std::process::id()));
+        let out = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&tmp)
+            .map_err(|e| Error::usage(format!("cannot write {}: {e}", tmp.display())))?;
+        let result = self.dump_into(out).and_then(|()| {
+            fs::rename(&tmp, file)
+                .map_err(|e| Error::usage(format!("cannot write {}: {e}", file.display())))
+        });
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result?;
+        Ok(fs::metadata(file).map(|m| m.len()).unwrap_or(0))
+    }
+
+    fn dump_into(&self, out: fs::File) -> Result<()> {
+        let sync = out.try_clone().map_err(|e| Error::internal("cannot write the backup", e))?;
+        let status = self
+            .cluster
+            .tool("pg_dump")?
+            .arg("--host")
+            .arg(self.cluster.socket_dir())
+            .args(["--port", &SOCKET_PORT.to_string(), "--username", SUPERUSER])
+            .args(["--format=custom", "--no-owner", "--dbname", DATABASE])
+            .stdout(std::process::Stdio::from(out))
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .map_err(|e| Error::internal("cannot run pg_dump", e))?;
+        if !status.status.success() {
+            let why = String::from_utf8_lossy(&status.stderr);
+            return Err(Error::unavailable(format!(
+                "pg_dump failed: {}",
+                why.lines().last().unwrap_or("no message")
+            )));
+        }
+        sync.sync_all().map_err(|e| Error::internal("cannot write the backup", e))
+    }
+
+    /// `db restore FILE`: only into an empty database (exit 6 otherwise). The database is
+    /// made again and the dump restored in one transaction, then migrated forward if it came
+    /// from an older epicevents.
+    pub async fn restore(&self, file: &Path) -> Result<()> {
+        let mut input = OpenOptions::new()
+            .read(true)
+            .open(file)
+            .map_err(|e| Error::usage(format!("cannot read {}: {e}", file.display())))?;
+        let mut magic = [0u8; 5];
+        use std::io::{Read, Seek};
+        if input.read_exact(&mut magic).is_err() || &magic != b"PGDMP" {
+            return Err(Error::usage(format!(
+                "{} is not a backup made by `epicevents db backup` (PostgreSQL custom format)",
+                file.display()
+            )));
+        }
+        input.rewind().map_err(|e| Error::internal("cannot read the backup", e))?;
+        let mut conn = self.connect().await?;
+        let used: bool = sqlx::query_scalar(
+            "select exists (select 1 from employees) or exists (select 1 from clients)
+                 or exists (select 1 from contracts) or exists (select 1 from events)",
+        )
+        .persistent(false)
+        .fetch_one(&mut conn)
+        .await?;
+        if used {
+            return Err(Error::conflict(
+                "the database is not empty: a backup is restored only into an empty one",
+            )
+            .with_hint("restore into a fresh data directory (EPICCRM_DATA_DIR)"));
+        }
+        drop(conn);
+        let admin = self.cluster.socket_options(SUPERUSER, "postgres", SOCKET_PORT);
+        let mut conn = crate::db::connect(&admin).await?;
+        for sql in ["drop database epicevents with (force)", "create database epicevents"] {
+            sqlx::query(sql).persistent(false).execute(&mut conn).await?;
+        }
+        let out = self
+            .cluster
+            .tool("pg_restore")?
+            .arg("--host")
+            .arg(self.cluster.socket_dir())
+            .args(["--port", &SOCKET_PORT.to_string(), "--username", SUPERUSER])
+            .args(["--no-owner", "--single-transaction", "--exit-on-error", "--dbname", DATABASE])
+            .stdin(std::process::Stdio::from(input))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .map_err(|e| Error::internal("cannot run pg_restore", e))?;
+        if !out.status.success() {
+            let why = String::from_utf8_lossy(&out.stderr);
+            return Err(Error::unavailable(format!(
+                "pg_restore failed: {}",
+                why.lines().find(|l| l.contains("error")).unwrap_or("no message")
+            )));
+        }
+        // migrated forward if the backup is older than this epicevents
+        self.connect().await?;
         Ok(())
     }
 
@@ -152,7 +278,7 @@ impl Embedded {
     /// The JWT secret kept in the data directory (mode 0600), generated on first use.
     pub fn jwt_secret(&self) -> Result<Secret> {
         let path = self.dir.join("jwt-secret");
-        match fs::read_to_string(&path) {
+        match read_secret(&path) {
             Ok(s) if s.trim().len() >= MIN_JWT_SECRET_BYTES => return Ok(Secret::new(s.trim())),
             Ok(_) => {
                 return Err(Error::unavailable(format!(
@@ -177,10 +303,19 @@ impl Embedded {
             }
             Err(_) => {
                 let _ = fs::remove_file(&tmp);
-                fs::read_to_string(&path)
+                read_secret(&path)
                     .map(|s| Secret::new(s.trim()))
                     .map_err(|e| Error::internal("cannot read the JWT secret", e))
             }
         }
     }
+}
+
+/// The secret file, never through a symbolic link and never more than 4 KiB.
+fn read_secret(path: &std::path::Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let f = OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(path)?;
+    let mut s = String::new();
+    f.take(4096).read_to_string(&mut s)?;
+    Ok(s)
 }

@@ -3,8 +3,10 @@
 
 use std::fmt;
 
-/// What went wrong, as far as the exit code is concerned (spec §6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What went wrong, as far as the exit code is concerned (spec §6). It crosses the network
+/// as its snake-case name (`"not_found"`), so that a client maps it back to the same code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// 1: a bug or an unexpected failure.
     Internal,
@@ -43,13 +45,23 @@ pub struct Error {
     message: String,
     hint: Option<String>,
     source: Option<anyhow::Error>,
+    /// Told as a plain line, not as an `error:` (the user cancelled).
+    plain: bool,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: Kind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), hint: None, source: None }
+        Error { kind, message: message.into(), hint: None, source: None, plain: false }
+    }
+    /// The user answered no at a prompt (exit 2, as `gh` does): nothing was changed, and
+    /// that is not an error to shout about.
+    pub fn cancelled() -> Self {
+        Error { plain: true, ..Self::usage("Cancelled: nothing was changed.") }
+    }
+    pub fn is_plain(&self) -> bool {
+        self.plain
     }
     pub fn usage(message: impl Into<String>) -> Self {
         Self::new(Kind::Usage, message)
@@ -97,6 +109,11 @@ impl Error {
     pub fn cause(&self) -> Option<&anyhow::Error> {
         self.source.as_ref()
     }
+    /// The same error with another message (the kind, hint and cause stay).
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
 }
 
 impl fmt::Display for Error {
@@ -124,9 +141,12 @@ impl std::error::Error for Error {
     }
 }
 
+/// Only what the driver itself knows (connection, timeouts, serialization failures, a schema
+/// that is not there): a constraint violation is mapped by the repository statement that
+/// knows what it means, and is an internal error anywhere else.
 impl From<sqlx::Error> for Error {
     fn from(err: sqlx::Error) -> Self {
-        crate::repo::map_db_error(err)
+        crate::db::classify(err)
     }
 }
 

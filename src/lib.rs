@@ -1,7 +1,14 @@
 //! `epicevents`: the Epic Events CRM. The binary's `main` only calls [`run`]; everything
 //! else lives here so that tests can reach it.
+//!
+//! Layers, from the outside in: `cli` (arguments, prompts, rendering) and `server` (HTTP)
+//! are the two front ends; both reach the CRM through `api` requests run by `service`
+//! (business rules, transactions, the permission table of `auth`), which reads and writes
+//! through `repo` (SQL). `backend` is the CLI's seam: the services here, or a server.
 
+pub mod api;
 pub mod auth;
+pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -11,37 +18,51 @@ pub mod error;
 pub mod localdb;
 pub mod output;
 pub mod repo;
+pub mod server;
 pub mod service;
 pub mod telemetry;
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::FromArgMatches;
 
-/// Parses the command line, runs the command and maps the outcome to an exit code (§6).
-pub fn run() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
+/// Parses `args` (the program's name first), runs the command and maps the outcome to an
+/// exit code (spec §6).
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let program = args
+        .first()
+        .map(|a| a.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "epicevents".to_owned());
+    let parsed =
+        cli::command().try_get_matches_from(&args).and_then(|m| cli::Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
-        Err(e) if !e.use_stderr() => {
-            // --help and --version come this way, and exit 0
-            let _ = e.print();
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            let (message, hint) = clap_error(&e);
-            report(&error::Error::usage(message).with_hint(hint));
-            return ExitCode::from(2);
-        }
+        Err(e) => return clap_failure(&e, &args),
     };
     init_logging(cli.verbose);
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let serving = matches!(cli.command, cli::Command::Serve(_));
+    let runtime = if serving {
+        tokio::runtime::Builder::new_multi_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    };
+    let runtime = match runtime {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(cli.run()) {
+    let outcome = runtime.block_on(cli.run(program));
+    // a server's connections may still be draining: do not wait for them past this point
+    runtime.shutdown_background();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             report(&e);
@@ -50,45 +71,89 @@ pub fn run() -> ExitCode {
     }
 }
 
-/// clap's usage error as one line, and a hint: clap's own tip ("a similar subcommand
-/// exists") when it has one, else the usage line of the command.
-fn clap_error(e: &clap::Error) -> (String, String) {
-    let text = e.render().to_string();
-    let (mut message, mut tips, mut usage) = (String::new(), Vec::new(), None);
-    let mut in_message = false;
-    for line in text.lines() {
-        let t = line.trim();
-        if let Some(rest) = t.strip_prefix("error: ") {
-            message = rest.to_owned();
-            in_message = true;
-        } else if let Some(tip) = t.strip_prefix("tip: ") {
-            tips.push(tip.to_owned());
-            in_message = false;
-        } else if let Some(u) = t.strip_prefix("Usage: ") {
-            usage = Some(format!("usage: {u}"));
-            in_message = false;
-        } else if t.is_empty() || t.starts_with("For more information") {
-            in_message = false;
-        } else if in_message {
-            // e.g. the list of missing arguments, one per line
-            message.push(' ');
-            message.push_str(t);
+/// A command-line error as one line and a hint, written from clap's error kind and context
+/// (never from its rendered text); help and version go to stdout with exit 0, and a group
+/// given no subcommand shows its help (exit 2).
+fn clap_failure(e: &clap::Error, args: &[OsString]) -> ExitCode {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
         }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            return ExitCode::from(2);
+        }
+        _ => {}
     }
-    let hint = if tips.is_empty() {
-        usage.unwrap_or_else(|| format!("see `{} --help`", command_path()))
-    } else {
-        tips.join("; ")
+    let text = |k: ContextKind| match e.get(k) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        Some(ContextValue::Strings(v)) => Some(v.join(" ")),
+        Some(ContextValue::StyledStr(s)) => Some(s.to_string()),
+        Some(ContextValue::StyledStrs(v)) => {
+            Some(v.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "))
+        }
+        Some(ContextValue::Number(n)) => Some(n.to_string()),
+        _ => None,
     };
-    (message.trim_end_matches(':').to_owned(), hint)
+    let arg = text(ContextKind::InvalidArg).unwrap_or_default();
+    let usage = text(ContextKind::Usage).map(|u| u.trim().trim_start_matches("Usage: ").to_owned());
+    let see_help = format!("see `{} --help`", command_path(args));
+    let (message, hint) = match e.kind() {
+        ErrorKind::InvalidSubcommand => (
+            format!(
+                "unrecognized subcommand '{}'",
+                text(ContextKind::InvalidSubcommand).unwrap_or_default()
+            ),
+            text(ContextKind::SuggestedSubcommand)
+                .map(|s| format!("a similar subcommand exists: '{s}'"))
+                .unwrap_or(see_help),
+        ),
+        ErrorKind::UnknownArgument => (
+            format!("unexpected argument '{arg}'"),
+            text(ContextKind::SuggestedArg)
+                .map(|s| format!("a similar argument exists: '{s}'"))
+                .unwrap_or(see_help),
+        ),
+        ErrorKind::InvalidValue => (
+            format!(
+                "invalid value '{}' for {arg}",
+                text(ContextKind::InvalidValue).unwrap_or_default()
+            ),
+            text(ContextKind::ValidValue)
+                .map(|v| format!("possible values: {}", v.replace(' ', ", ")))
+                .unwrap_or(see_help),
+        ),
+        // our own parsers' messages (`not a valid id: abc`, `invalid amount …`)
+        ErrorKind::ValueValidation => (
+            std::error::Error::source(e)
+                .map_or_else(|| format!("invalid value for {arg}"), |s| s.to_string()),
+            see_help,
+        ),
+        ErrorKind::MissingRequiredArgument => (
+            format!("missing required arguments: {arg}"),
+            usage.map(|u| format!("usage: {u}")).unwrap_or(see_help),
+        ),
+        ErrorKind::ArgumentConflict => (
+            format!(
+                "{arg} cannot be used with {}",
+                text(ContextKind::PriorArg).unwrap_or_else(|| "another option".into())
+            ),
+            see_help,
+        ),
+        kind => (kind.as_str().unwrap_or("invalid usage").to_owned(), see_help),
+    };
+    report(&error::Error::usage(message).with_hint(hint));
+    ExitCode::from(2)
 }
 
 /// `epicevents contract create`: the subcommands named on the command line.
-fn command_path() -> String {
-    let mut cmd = <cli::Cli as clap::CommandFactory>::command();
+fn command_path(args: &[OsString]) -> String {
+    let mut cmd = cli::command();
     let mut path = vec!["epicevents".to_owned()];
-    for arg in std::env::args().skip(1).filter(|a| !a.starts_with('-')) {
-        match cmd.find_subcommand(&arg) {
+    for arg in args.iter().skip(1).map(|a| a.to_string_lossy()).filter(|a| !a.starts_with('-')) {
+        match cmd.find_subcommand(arg.as_ref()) {
             Some(sub) => {
                 path.push(sub.get_name().to_owned());
                 cmd = sub.clone();
@@ -104,12 +169,18 @@ fn report(e: &error::Error) {
     if let Some(cause) = e.cause() {
         tracing::debug!("cause: {cause:#}");
     }
+    // one line each, whatever the message quotes (an argument may hold a line break)
+    let message = domain::escape_controls(e.message());
+    if e.is_plain() {
+        eprintln!("{message}");
+        return;
+    }
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let (red, yellow, reset) =
         if color { ("\x1b[1;31m", "\x1b[1;33m", "\x1b[0m") } else { ("", "", "") };
-    eprintln!("{red}error:{reset} {}", e.message());
+    eprintln!("{red}error:{reset} {message}");
     if let Some(hint) = e.hint() {
-        eprintln!("{yellow}hint:{reset} {hint}");
+        eprintln!("{yellow}hint:{reset} {}", domain::escape_controls(hint));
     }
 }
 

@@ -62,7 +62,11 @@ pub fn find_bin_dir() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("PATH")
         && let Some(d) = std::env::split_paths(&path).find(|d| has_all(d))
     {
-        return Some(d);
+        // links to the binaries (as in /usr/local/bin) lead to their real directory, where the
+        // other programs of the same version are (pg_dump, pg_restore)
+        let real =
+            d.join("initdb").canonicalize().ok().and_then(|p| p.parent().map(Path::to_path_buf));
+        return Some(real.filter(|r| has_all(r)).unwrap_or(d));
     }
     if let Ok(out) = Command::new("pg_config").arg("--bindir").stderr(Stdio::null()).output() {
         let d = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
@@ -164,12 +168,23 @@ impl Cluster {
         self.pgdata().join("PG_VERSION").is_file()
     }
 
+    /// One of the server's programs (`pg_dump`…), run as the server's account, with the same
+    /// minimal environment.
+    pub fn tool(&self, program: &str) -> Result<Command> {
+        self.command(program)
+    }
+
     fn command(&self, program: &str) -> Result<Command> {
         let tools = self.tools()?;
         let mut cmd = Command::new(tools.bin_dir.join(program));
         cmd.current_dir(&self.root).stdin(Stdio::null());
-        // keep the server's locale and messages independent of the caller's
-        cmd.env("LC_ALL", "C.UTF-8").env_remove("PGDATA").env_remove("PGHOST");
+        // The server gets a minimal environment, never the caller's: it may hold secrets
+        // (API keys, DATABASE_URL…), and the server's account can read its own processes'
+        // environment. Only a search path, a fixed locale, and the caller's time zone.
+        cmd.env_clear().env("PATH", "/usr/local/bin:/usr/bin:/bin").env("LC_ALL", "C.UTF-8");
+        if let Some(tz) = std::env::var_os("TZ") {
+            cmd.env("TZ", tz);
+        }
         if let Some(a) = &tools.run_as {
             cmd.uid(a.uid).gid(a.gid);
         }
@@ -245,7 +260,7 @@ impl Cluster {
     /// Starts the server: Unix socket only, or also TCP on 127.0.0.1 when `tcp_port` is set.
     pub fn start(&self, tcp_port: Option<u16>) -> Result<()> {
         let log = self.log_file();
-        if !log.exists() {
+        if fs::symlink_metadata(&log).is_err() {
             write_private(&log, "")?;
             self.own(&log)?;
         }
@@ -271,7 +286,7 @@ impl Cluster {
             .output()
             .map_err(|e| Error::internal("cannot run pg_ctl", e))?;
         if !out.status.success() {
-            let tail = fs::read_to_string(&log).unwrap_or_default();
+            let tail = read_tail(&log, 16 * 1024);
             let last = tail.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
             return Err(unavailable(format!("the local PostgreSQL server did not start: {last}"))
                 .with_hint(format!("see {}", log.display())));
@@ -316,6 +331,30 @@ impl Cluster {
             .username(user)
             .database(database)
     }
+}
+
+/// The last `cap` bytes of a file in the cluster directory, which the server's account owns
+/// and could replace: never through a symbolic link (`O_NOFOLLOW`), never more than `cap`.
+/// Empty when it cannot be read that way.
+pub fn read_tail(path: &Path, cap: u64) -> String {
+    use std::io::{Read, Seek, SeekFrom};
+    use std::os::unix::fs::OpenOptionsExt;
+    let Ok(mut f) = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+    else {
+        return String::new();
+    };
+    match f.metadata() {
+        Ok(m) if m.is_file() => {
+            let _ = f.seek(SeekFrom::Start(m.len().saturating_sub(cap)));
+        }
+        _ => return String::new(),
+    }
+    let mut buf = Vec::new();
+    let _ = f.take(cap).read_to_end(&mut buf);
+    String::from_utf8_lossy(&buf).into_owned()
 }
 
 /// Writes a file readable only by its owner, created with that mode (no window).

@@ -1,5 +1,6 @@
-//! The `epicevents` binary: all it does is run the library and exit with its code.
+//! The `epicevents` binary: all it does is run the library on its arguments and exit with
+//! its code.
 
 fn main() -> std::process::ExitCode {
-    epicevents::run()
+    epicevents::run(std::env::args_os())
 }

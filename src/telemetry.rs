@@ -1,11 +1,11 @@
 //! Sentry (spec §7): with `SENTRY_DSN` set, unexpected errors and the audited business
 //! events are reported. Nothing personal goes out: no names, e-mails, amounts or free text,
 //! no user, host or request data — only the action, the entity and its id, the actor's role.
-//! Business events are queued while the command runs and sent only once it has succeeded,
-//! that is once its transaction has committed.
+//! Business events are sent by the transaction that recorded them, once it has committed
+//! (`service::Tx::commit`); a command that fails or is only checked sends nothing.
 
 use std::borrow::Cow;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sentry::protocol::{Event, Level};
@@ -13,14 +13,6 @@ use sentry::{ClientInitGuard, ClientOptions};
 
 use crate::config::Settings;
 use crate::error::{Error, Kind, Result};
-
-struct BusinessEvent {
-    action: String,
-    entity: String,
-    entity_id: i64,
-}
-
-static PENDING: Mutex<Vec<BusinessEvent>> = Mutex::new(Vec::new());
 
 /// Options for the client, or `None` when `SENTRY_DSN` is not set.
 pub fn options(settings: &Settings) -> Result<Option<ClientOptions>> {
@@ -54,38 +46,21 @@ pub fn init(settings: &Settings) -> Result<Option<ClientInitGuard>> {
     Ok(options(settings)?.map(sentry::init))
 }
 
-/// Queues a business event (called where the audit row is written).
-pub fn business_event(action: &str, entity: &str, entity_id: i64) {
-    if let Ok(mut q) = PENDING.lock() {
-        q.push(BusinessEvent { action: action.into(), entity: entity.into(), entity_id });
+/// Sends a business event of a committed change.
+pub fn business_event(action: &str, entity: &str, entity_id: i64, actor_role: Option<&str>) {
+    let mut e = Event {
+        level: Level::Info,
+        message: Some(action.to_owned()),
+        logger: Some("epicevents.audit".into()),
+        ..Default::default()
+    };
+    e.tags.insert("action".into(), action.to_owned());
+    e.tags.insert("entity".into(), entity.to_owned());
+    e.tags.insert("entity_id".into(), entity_id.to_string());
+    if let Some(role) = actor_role {
+        e.tags.insert("actor_role".into(), role.into());
     }
-}
-
-/// Sends the queued business events: the command succeeded.
-pub fn flush_business_events(actor_role: Option<&str>) {
-    let events = PENDING.lock().map(|mut q| std::mem::take(&mut *q)).unwrap_or_default();
-    for ev in events {
-        let mut e = Event {
-            level: Level::Info,
-            message: Some(ev.action.clone()),
-            logger: Some("epicevents.audit".into()),
-            ..Default::default()
-        };
-        e.tags.insert("action".into(), ev.action);
-        e.tags.insert("entity".into(), ev.entity);
-        e.tags.insert("entity_id".into(), ev.entity_id.to_string());
-        if let Some(role) = actor_role {
-            e.tags.insert("actor_role".into(), role.into());
-        }
-        sentry::capture_event(e);
-    }
-}
-
-/// Drops the queued events: the command failed, its transaction rolled back.
-pub fn discard_business_events() {
-    if let Ok(mut q) = PENDING.lock() {
-        q.clear();
-    }
+    sentry::capture_event(e);
 }
 
 /// Reports an unexpected error (exit 1) by its user-facing message only: the cause chain
@@ -120,11 +95,7 @@ mod tests {
     fn business_events_carry_no_personal_data() {
         let events = sentry::test::with_captured_events_options(
             || {
-                business_event("contract.pay", "contract", 7);
-                flush_business_events(Some("SALES"));
-                business_event("client.create", "client", 8);
-                discard_business_events();
-                flush_business_events(None);
+                business_event("contract.pay", "contract", 7, Some("SALES"));
             },
             test_options(),
         );

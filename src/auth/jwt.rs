@@ -79,7 +79,7 @@ impl Jwt {
         }
     }
 
-    /// Signs a token of `kind` issued at `now`.
+    /// Signs a token of `kind` issued at `now`, valid for its configured lifetime.
     pub fn issue(
         &self,
         kind: TokenKind,
@@ -87,16 +87,32 @@ impl Jwt {
         session: Uuid,
         now: DateTime<Utc>,
     ) -> Result<(String, Claims)> {
+        self.issue_until(kind, employee_id, session, now, None)
+    }
+
+    /// Like [`Jwt::issue`], but never valid past `not_after` (the end of the session).
+    pub fn issue_until(
+        &self,
+        kind: TokenKind,
+        employee_id: i64,
+        session: Uuid,
+        now: DateTime<Utc>,
+        not_after: Option<DateTime<Utc>>,
+    ) -> Result<(String, Claims)> {
         let ttl = match kind {
             TokenKind::Access => self.access_ttl,
             TokenKind::Refresh => self.refresh_ttl,
+        };
+        let exp = match not_after {
+            Some(end) => (now + ttl).min(end),
+            None => now + ttl,
         };
         let claims = Claims {
             sub: employee_id.to_string(),
             sid: session,
             jti: Uuid::new_v4(),
             iat: now.timestamp(),
-            exp: (now + ttl).timestamp(),
+            exp: exp.timestamp(),
             aud: kind.audience().into(),
             iss: ISSUER.into(),
         };
@@ -110,7 +126,22 @@ impl Jwt {
     }
 
     pub fn verify(&self, kind: TokenKind, token: &str) -> Result<Claims, Rejection> {
+        self.verify_with(kind, token, true)
+    }
+
+    /// The claims of a well-signed token, expired or not (to end the session it names).
+    pub fn verify_ignoring_expiry(&self, kind: TokenKind, token: &str) -> Option<Claims> {
+        self.verify_with(kind, token, false).ok()
+    }
+
+    fn verify_with(
+        &self,
+        kind: TokenKind,
+        token: &str,
+        check_exp: bool,
+    ) -> Result<Claims, Rejection> {
         let mut v = Validation::new(self.alg);
+        v.validate_exp = check_exp;
         v.set_audience(&[kind.audience()]);
         v.set_issuer(&[ISSUER]);
         v.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
@@ -125,6 +156,16 @@ impl Jwt {
             Err(_) => Err(Rejection::Invalid),
         }
     }
+}
+
+/// The expiry a token claims, read without checking its signature: what a client that does
+/// not hold the secret uses to refresh before the server would refuse the token anyway.
+pub fn unverified_expiry(token: &str) -> Option<i64> {
+    #[derive(Deserialize)]
+    struct Exp {
+        exp: i64,
+    }
+    jsonwebtoken::dangerous::insecure_decode_claims::<Exp>(token).ok().map(|e| e.exp)
 }
 
 #[cfg(test)]
@@ -146,6 +187,17 @@ mod tests {
         assert_eq!(back.employee_id().unwrap(), 7);
         assert_eq!(back.jti, claims.jti);
         assert_eq!(j.verify(TokenKind::Refresh, &access).unwrap_err(), Rejection::Invalid);
+    }
+
+    #[test]
+    fn a_token_can_end_with_its_session_and_says_when() {
+        let j = jwt();
+        let now = Utc::now();
+        let end = now + Duration::hours(1);
+        let (t, c) = j.issue_until(TokenKind::Refresh, 7, Uuid::new_v4(), now, Some(end)).unwrap();
+        assert_eq!(c.exp, end.timestamp());
+        assert_eq!(unverified_expiry(&t), Some(end.timestamp()));
+        assert_eq!(unverified_expiry("garbage"), None);
     }
 
     #[test]

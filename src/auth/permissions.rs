@@ -1,9 +1,9 @@
 //! The permission table: for every command that acts on data, what each role may do.
 //! It is the only place where roles are compared; services state the facts (who owns the
 //! client, who is assigned to the event, who the target employee is) and call `check`.
-//! `docs/permissions.md` is generated from this table, and the end-to-end tests enumerate it.
+//! `docs/permissions.md` and each command's `--help` are generated from this table; the
+//! end-to-end tests check it against their own copy of spec §4.
 
-use super::guard::Actor;
 use crate::domain::Role;
 use crate::error::{Error, Result};
 
@@ -130,9 +130,11 @@ pub fn allows(grant: Grant, actor: i64, facts: Facts) -> bool {
     }
 }
 
-pub fn check(actor: &Actor, action: Action, facts: Facts) -> Result<()> {
-    let grant = action.grant_for(actor.role);
-    if allows(grant, actor.id, facts) {
+/// Whether an employee with `role` and id `actor` may run `action` on a target described by
+/// `facts`; the refusal says why (exit 4).
+pub fn check(role: Role, actor: i64, action: Action, facts: Facts) -> Result<()> {
+    let grant = action.grant_for(role);
+    if allows(grant, actor, facts) {
         return Ok(());
     }
     let or_manager =
@@ -152,6 +154,25 @@ pub fn check(actor: &Actor, action: Action, facts: Facts) -> Result<()> {
         }
     };
     Err(Error::forbidden(format!("permission denied: {why}")))
+}
+
+/// Who may run `action`, in one line (`MANAGEMENT; SALES if sales contact of the client`),
+/// for the command's `--help`.
+pub fn who_may(action: Action) -> String {
+    let parts: Vec<String> = Role::ALL
+        .into_iter()
+        .filter_map(|r| match action.grant_for(r) {
+            Grant::No => None,
+            Grant::Yes => Some(r.as_str().to_owned()),
+            g => Some(format!("{} {}", r.as_str(), g.describe())),
+        })
+        .collect();
+    parts.join("; ")
+}
+
+/// The action a command line names (`"client update"`), if it is in the table.
+pub fn action_for(command: &str) -> Option<Action> {
+    Action::ALL.iter().copied().find(|a| a.command() == command)
 }
 
 /// The table as Markdown, for `docs/permissions.md`.
@@ -189,6 +210,16 @@ mod tests {
         }
         let have = std::fs::read_to_string(path).unwrap_or_default();
         assert!(have == want, "docs/permissions.md is out of date: run UPDATE_DOCS=1 cargo test");
+    }
+
+    #[test]
+    fn who_may_reads_the_table() {
+        assert_eq!(
+            who_may(Action::ClientUpdate),
+            "MANAGEMENT; SALES if sales contact of the client"
+        );
+        assert_eq!(who_may(Action::EventList), "MANAGEMENT; SALES; SUPPORT");
+        assert_eq!(action_for("contract pay"), Some(Action::ContractPay));
     }
 
     #[test]

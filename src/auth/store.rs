@@ -5,6 +5,10 @@
 //! secrets on disk across reboots; kernel keyrings (keyutils) do not, so they are not used.
 //! Every keyring call runs on its own thread and is abandoned after `KEYRING_TIMEOUT`, so a
 //! locked or absent keyring never hangs the CLI.
+//!
+//! Sessions are kept per place: one for direct mode, one per server origin (spec §10), so that
+//! two servers' sessions never mix. What the store has to say to the user (a file whose mode
+//! it fixed) goes to the front end's reporter, not to the terminal directly.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
@@ -30,15 +34,36 @@ pub struct Tokens {
     pub refresh: String,
 }
 
+impl From<crate::api::TokenPair> for Tokens {
+    fn from(p: crate::api::TokenPair) -> Self {
+        Tokens { access: p.access_token, refresh: p.refresh_token }
+    }
+}
+
 impl std::fmt::Debug for Tokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Tokens(<redacted>)")
     }
 }
 
+/// Whose session: the database's (direct mode) or a server's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Direct,
+    /// `https://host:port`
+    Server(String),
+}
+
+type Reporter = Box<dyn Fn(&str) + Send + Sync>;
+
 pub struct TokenStore {
     kind: TokenStoreKind,
     dir: PathBuf,
+    /// Keyring user, file and lock names for this scope.
+    account: String,
+    file_name: String,
+    lock_name: String,
+    warn: Reporter,
 }
 
 fn garbage() -> Error {
@@ -46,26 +71,53 @@ fn garbage() -> Error {
 }
 
 impl TokenStore {
-    pub fn new(settings: &Settings) -> Result<Self> {
+    pub fn new(settings: &Settings, scope: Scope) -> Result<Self> {
         let dir = directories::ProjectDirs::from("", "", "epiccrm")
             .map(|d| d.config_dir().to_path_buf())
             .ok_or_else(|| {
                 Error::unavailable("cannot find a home directory for the token file (set HOME)")
             })?;
-        Ok(TokenStore { kind: settings.token_store, dir })
+        let (account, file_name, lock_name) = match &scope {
+            Scope::Direct => (KEYRING_USER.to_owned(), FILE_NAME.to_owned(), "session.lock".into()),
+            Scope::Server(origin) => {
+                let slug: String = origin
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '_' })
+                    .collect();
+                (
+                    format!("server:{origin}"),
+                    format!("tokens-{slug}.json"),
+                    format!("session-{slug}.lock"),
+                )
+            }
+        };
+        Ok(TokenStore {
+            kind: settings.token_store,
+            dir,
+            account,
+            file_name,
+            lock_name,
+            warn: Box::new(|w| tracing::warn!("{w}")),
+        })
+    }
+
+    /// Where the store's warnings go (the CLI prints them as `warning: …`).
+    pub fn with_reporter(mut self, warn: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.warn = Box::new(warn);
+        self
     }
 
     pub fn file_path(&self) -> PathBuf {
-        self.dir.join(FILE_NAME)
+        self.dir.join(&self.file_name)
     }
 
     pub fn load(&self) -> Result<Option<Tokens>> {
         let raw = match self.kind {
             TokenStoreKind::File => self.read_file()?,
-            TokenStoreKind::Keyring => keyring::get()?,
+            TokenStoreKind::Keyring => keyring::get(&self.account)?,
             TokenStoreKind::Auto => match self.read_file()? {
                 Some(raw) => Some(raw),
-                None => keyring::get().unwrap_or(None),
+                None => keyring::get(&self.account).unwrap_or(None),
             },
         };
         match raw {
@@ -79,8 +131,8 @@ impl TokenStore {
             .map_err(|e| Error::internal("could not encode the session", e))?;
         match self.kind {
             TokenStoreKind::File => self.write_file(&raw),
-            TokenStoreKind::Keyring => keyring::set(&raw),
-            TokenStoreKind::Auto => match keyring::set(&raw) {
+            TokenStoreKind::Keyring => keyring::set(&self.account, &raw),
+            TokenStoreKind::Auto => match keyring::set(&self.account, &raw) {
                 Ok(()) => self.remove_file(),
                 Err(e) => {
                     tracing::debug!("keyring unavailable, using the token file: {e}");
@@ -93,15 +145,15 @@ impl TokenStore {
     pub fn clear(&self) -> Result<()> {
         match self.kind {
             TokenStoreKind::File => self.remove_file(),
-            TokenStoreKind::Keyring => keyring::delete(false),
+            TokenStoreKind::Keyring => keyring::delete(&self.account, false),
             TokenStoreKind::Auto => {
                 self.remove_file()?;
                 // no keyring at all is fine (nothing can be stored there); one that answers
                 // with an error, or not at all, may still hold the tokens
-                if let Err(e) = keyring::delete(true) {
-                    eprintln!(
-                        "warning: the OS keyring could not be cleared ({e}); tokens may remain there"
-                    );
+                if let Err(e) = keyring::delete(&self.account, true) {
+                    (self.warn)(&format!(
+                        "the OS keyring could not be cleared ({e}); tokens may remain there"
+                    ));
                 }
                 Ok(())
             }
@@ -118,7 +170,7 @@ impl TokenStore {
             .write(true)
             .mode(0o600)
             .custom_flags(libc::O_NOFOLLOW)
-            .open(self.dir.join("session.lock"))
+            .open(self.dir.join(&self.lock_name))
             .map_err(|e| Error::internal("cannot open the session lock file", e))?;
         f.lock().map_err(|e| Error::internal("cannot lock the session", e))?;
         Ok(f)
@@ -141,7 +193,10 @@ impl TokenStore {
             )));
         }
         if meta.permissions().mode() & 0o077 != 0 {
-            eprintln!("warning: {} was open to others; its mode is now 0700", self.dir.display());
+            (self.warn)(&format!(
+                "{} was open to others; its mode is now 0700",
+                self.dir.display()
+            ));
             fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))
                 .map_err(|e| Error::internal("cannot fix the token directory's mode", e))?;
         }
@@ -164,11 +219,11 @@ impl TokenStore {
         };
         let meta = f.metadata().map_err(|e| Error::internal("cannot read the token file", e))?;
         if meta.permissions().mode() & 0o077 != 0 {
-            eprintln!(
-                "warning: {} was readable by others; its mode is now 0600 (log in again if you \
-                 think it leaked)",
+            (self.warn)(&format!(
+                "{} was readable by others; its mode is now 0600 (log in again if you think it \
+                 leaked)",
                 path.display()
-            );
+            ));
             f.set_permissions(fs::Permissions::from_mode(0o600))
                 .map_err(|e| Error::internal("cannot fix the token file's mode", e))?;
         }
@@ -181,7 +236,7 @@ impl TokenStore {
 
     fn write_file(&self, raw: &str) -> Result<()> {
         self.ensure_dir()?;
-        let tmp = self.dir.join(format!(".{FILE_NAME}.{}", std::process::id()));
+        let tmp = self.dir.join(format!(".{}.{}", self.file_name, std::process::id()));
         let write = |path: &Path| -> std::io::Result<()> {
             let _ = fs::remove_file(path);
             // created 0600 from the start: no window in which another user could open it
@@ -236,34 +291,36 @@ mod keyring {
     }
 
     #[cfg(target_os = "linux")]
-    fn entry() -> std::result::Result<keyring_core::Entry, keyring_core::Error> {
+    fn entry(account: &str) -> std::result::Result<keyring_core::Entry, keyring_core::Error> {
         let store: std::sync::Arc<keyring_core::CredentialStore> =
             zbus_secret_service_keyring_store::Store::new()?;
-        keyring_core::Entry::new_in_store(&store, KEYRING_SERVICE, KEYRING_USER)
+        keyring_core::Entry::new_in_store(&store, KEYRING_SERVICE, account)
     }
 
     #[cfg(not(target_os = "linux"))]
-    fn entry() -> std::result::Result<keyring_core::Entry, keyring_core::Error> {
+    fn entry(_: &str) -> std::result::Result<keyring_core::Entry, keyring_core::Error> {
         Err(keyring_core::Error::NoDefaultStore)
     }
 
-    pub fn get() -> Result<Option<String>> {
-        with_timeout(|| match entry()?.get_password() {
+    pub fn get(account: &str) -> Result<Option<String>> {
+        let account = account.to_owned();
+        with_timeout(move || match entry(&account)?.get_password() {
             Ok(s) => Ok(Some(s)),
             Err(keyring_core::Error::NoEntry) => Ok(None),
             Err(e) => Err(e),
         })
     }
 
-    pub fn set(raw: &str) -> Result<()> {
-        let raw = raw.to_owned();
-        with_timeout(move || entry()?.set_password(&raw))
+    pub fn set(account: &str, raw: &str) -> Result<()> {
+        let (account, raw) = (account.to_owned(), raw.to_owned());
+        with_timeout(move || entry(&account)?.set_password(&raw))
     }
 
     /// Deletes the stored session. With `no_service_is_fine`, a machine with no keyring
     /// service at all is not an error either (nothing can be stored there).
-    pub fn delete(no_service_is_fine: bool) -> Result<()> {
-        with_timeout(move || match entry().and_then(|e| e.delete_credential()) {
+    pub fn delete(account: &str, no_service_is_fine: bool) -> Result<()> {
+        let account = account.to_owned();
+        with_timeout(move || match entry(&account).and_then(|e| e.delete_credential()) {
             Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
             Err(keyring_core::Error::PlatformFailure(_) | keyring_core::Error::NoDefaultStore)
                 if no_service_is_fine =>

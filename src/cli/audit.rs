@@ -3,13 +3,13 @@
 use clap::Subcommand;
 
 use super::Context;
+use crate::api::{AuditEntry, AuditQuery};
 use crate::error::Result;
 use crate::output::{self, Render};
-use crate::repo::audit::AuditEntry;
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCmd {
-    /// The latest changes, newest first
+    /// The latest changes, newest first (`--after ID` goes on with older ones)
     #[command(after_help = "Example:\n  epicevents audit list --limit 20")]
     List {
         #[command(flatten)]
@@ -23,7 +23,7 @@ impl Render for AuditEntry {
         vec![
             self.id.to_string(),
             output::local(&self.at),
-            output::opt(&self.actor_id),
+            actor(self),
             self.action.clone(),
             format!("{} {}", self.entity, self.entity_id),
             self.changes.to_string(),
@@ -33,7 +33,7 @@ impl Render for AuditEntry {
         vec![
             ("id", self.id.to_string()),
             ("at", output::local(&self.at)),
-            ("actor_id", output::opt(&self.actor_id)),
+            ("actor", actor(self)),
             ("action", self.action.clone()),
             ("entity", format!("{} {}", self.entity, self.entity_id)),
             ("changes", self.changes.to_string()),
@@ -41,16 +41,19 @@ impl Render for AuditEntry {
     }
 }
 
+/// `Mia Manager (1)`; the name is the one recorded with the change.
+fn actor(e: &AuditEntry) -> String {
+    match (&e.actor_name, e.actor_id) {
+        (Some(n), Some(id)) => output::named(n, id),
+        (None, Some(id)) => id.to_string(),
+        _ => String::new(),
+    }
+}
+
 impl AuditCmd {
     pub async fn run(self, ctx: &mut Context) -> Result<()> {
         match self {
-            AuditCmd::List { paging } => {
-                let actor = ctx.actor().await?;
-                let mut w = ctx.out.list_writer::<AuditEntry>();
-                let page = paging.page();
-                crate::service::audit::list(ctx.db().await?, &actor, page, |r| w.push(&r)).await?;
-                w.finish()
-            }
+            AuditCmd::List { paging } => super::list(ctx, AuditQuery {}, paging).await,
         }
     }
 }

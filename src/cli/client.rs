@@ -3,12 +3,20 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use super::{Context, Paging, nothing_to_update, usage};
-use crate::domain::{Email, Name, OptionalText};
+use super::employee::name;
+use super::{Context, Paging, confirm_delete, id, nothing_to_update};
+use crate::api::{
+    Client, ClientDelete, ClientQuery, ClientReassign, ClientShow, ClientUpdate, Entity, NewClient,
+};
+use crate::domain::{Email, OptionalText};
 use crate::error::Result;
 use crate::output::{self, Render};
-use crate::repo::client::Client;
-use crate::service::client::{self as svc, ClientUpdate, NewClientInput};
+
+fn optional(
+    field: &'static str,
+) -> impl Fn(&str) -> std::result::Result<OptionalText, String> + Clone {
+    move |s| OptionalText::parse(field, s)
+}
 
 #[derive(Debug, Subcommand)]
 pub enum ClientCmd {
@@ -32,6 +40,7 @@ pub enum ClientCmd {
     )]
     Show {
         /// Client id
+        #[arg(value_parser = id)]
         id: i64,
     },
     /// Create a client; you become its sales contact (SALES)
@@ -41,51 +50,58 @@ pub enum ClientCmd {
     )]
     Create {
         /// First name
-        first_name: String,
+        #[arg(value_parser = name("first name"))]
+        first_name: crate::domain::Name,
         /// Last name
-        last_name: String,
+        #[arg(value_parser = name("last name"))]
+        last_name: crate::domain::Name,
         /// E-mail address (unique, case-insensitive)
-        email: String,
+        #[arg(value_parser = Email::parse)]
+        email: Email,
         /// Phone number
-        #[arg(long)]
-        phone: Option<String>,
+        #[arg(long, value_parser = optional("phone"))]
+        phone: Option<OptionalText>,
         /// Company name
-        #[arg(long, visible_alias = "company-name")]
-        company: Option<String>,
+        #[arg(long, visible_alias = "company-name", value_parser = optional("company"))]
+        company: Option<OptionalText>,
     },
     /// Change a client (its sales contact, or MANAGEMENT); an empty value clears phone/company
     #[command(after_help = "Example:\n  epicevents client update 4 --phone '+33 1 23 45 67 89'")]
     Update {
         /// Client id
+        #[arg(value_parser = id)]
         id: i64,
         /// New first name
-        #[arg(long)]
-        first_name: Option<String>,
+        #[arg(long, value_parser = name("first name"))]
+        first_name: Option<crate::domain::Name>,
         /// New last name
-        #[arg(long)]
-        last_name: Option<String>,
+        #[arg(long, value_parser = name("last name"))]
+        last_name: Option<crate::domain::Name>,
         /// New e-mail address
-        #[arg(long)]
-        email: Option<String>,
+        #[arg(long, value_parser = Email::parse)]
+        email: Option<Email>,
         /// New phone number ("" clears it)
-        #[arg(long)]
-        phone: Option<String>,
+        #[arg(long, value_parser = optional("phone"))]
+        phone: Option<OptionalText>,
         /// New company name ("" clears it)
-        #[arg(long, visible_alias = "company-name")]
-        company: Option<String>,
+        #[arg(long, visible_alias = "company-name", value_parser = optional("company"))]
+        company: Option<OptionalText>,
     },
     /// Give a client, and its contracts, to another SALES employee (MANAGEMENT)
     #[command(after_help = "Example:\n  epicevents client reassign 4 7")]
     Reassign {
         /// Client id
+        #[arg(value_parser = id)]
         id: i64,
         /// Id of the new sales contact (an active SALES employee)
+        #[arg(value_parser = id)]
         sales_id: i64,
     },
     /// Delete a client that has no contracts (MANAGEMENT)
     #[command(after_help = "Example:\n  epicevents client delete 4 --yes")]
     Delete {
         /// Client id
+        #[arg(value_parser = id)]
         id: i64,
         /// Do not ask for confirmation
         #[arg(long, short)]
@@ -98,11 +114,11 @@ impl Render for Client {
     fn cells(&self) -> Vec<String> {
         vec![
             self.id.to_string(),
-            format!("{} {}", self.first_name, self.last_name),
+            self.full_name(),
             self.email.clone(),
             output::opt(&self.phone),
             output::opt(&self.company_name),
-            self.sales_contact_id.to_string(),
+            output::named(&self.sales_contact_name, self.sales_contact_id),
         ]
     }
     fn fields(&self) -> Vec<(&'static str, String)> {
@@ -113,7 +129,7 @@ impl Render for Client {
             ("email", self.email.clone()),
             ("phone", output::opt(&self.phone)),
             ("company_name", output::opt(&self.company_name)),
-            ("sales_contact_id", self.sales_contact_id.to_string()),
+            ("sales_contact", output::named(&self.sales_contact_name, self.sales_contact_id)),
             ("created_at", output::local(&self.created_at)),
             ("updated_at", output::local(&self.updated_at)),
         ]
@@ -124,61 +140,39 @@ impl ClientCmd {
     pub async fn run(self, ctx: &mut Context) -> Result<()> {
         match self {
             ClientCmd::List { mine, search, paging } => {
-                let actor = ctx.actor().await?;
-                let search = search.as_deref().map(str::trim).filter(|s| !s.is_empty());
-                let mut w = ctx.out.list_writer::<Client>();
-                svc::list(ctx.db().await?, &actor, mine, search, paging.page(), |r| w.push(&r))
-                    .await?;
-                w.finish()
+                super::list(ctx, ClientQuery { mine, search }, paging).await
             }
             ClientCmd::Show { id } => {
-                let actor = ctx.actor().await?;
-                let c = svc::show(ctx.db().await?, &actor, id).await?;
+                let c = ctx.backend()?.call(ClientShow { id }).await?;
                 ctx.out.record(&c)
             }
             ClientCmd::Create { first_name, last_name, email, phone, company } => {
-                let input = NewClientInput {
-                    first_name: usage(Name::parse("first name", &first_name))?,
-                    last_name: usage(Name::parse("last name", &last_name))?,
-                    email: usage(Email::parse(&email))?,
-                    phone: usage(OptionalText::parse("phone", phone.as_deref().unwrap_or("")))?,
-                    company_name: usage(OptionalText::parse(
-                        "company",
-                        company.as_deref().unwrap_or(""),
-                    ))?,
+                let req = NewClient {
+                    first_name,
+                    last_name,
+                    email,
+                    phone: phone.unwrap_or_else(OptionalText::none),
+                    company_name: company.unwrap_or_else(OptionalText::none),
                 };
-                let actor = ctx.actor().await?;
-                let c = svc::create(ctx.db().await?, &actor, input).await?;
+                let c = ctx.backend()?.call(req).await?;
                 ctx.out.record(&c)
             }
             ClientCmd::Update { id, first_name, last_name, email, phone, company } => {
-                let u = ClientUpdate {
-                    first_name: usage(
-                        first_name.map(|v| Name::parse("first name", &v)).transpose(),
-                    )?,
-                    last_name: usage(last_name.map(|v| Name::parse("last name", &v)).transpose())?,
-                    email: usage(email.map(|v| Email::parse(&v)).transpose())?,
-                    phone: usage(phone.map(|v| OptionalText::parse("phone", &v)).transpose())?,
-                    company_name: usage(
-                        company.map(|v| OptionalText::parse("company", &v)).transpose(),
-                    )?,
-                };
+                let u =
+                    ClientUpdate { id, first_name, last_name, email, phone, company_name: company };
                 if u.is_empty() {
-                    return Err(nothing_to_update());
+                    return Err(nothing_to_update("client update"));
                 }
-                let actor = ctx.actor().await?;
-                let c = svc::update(ctx.db().await?, &actor, id, u).await?;
+                let c = ctx.backend()?.call(u).await?;
                 ctx.out.record(&c)
             }
             ClientCmd::Reassign { id, sales_id } => {
-                let actor = ctx.actor().await?;
-                let c = svc::reassign(ctx.db().await?, &actor, id, sales_id).await?;
+                let c = ctx.backend()?.call(ClientReassign { id, sales_id }).await?;
                 ctx.out.record(&c)
             }
             ClientCmd::Delete { id, yes } => {
-                let actor = ctx.actor().await?;
-                super::confirm_delete(ctx, &actor, yes, "client", id, svc::show).await?;
-                let c = svc::delete(ctx.db().await?, &actor, id).await?;
+                confirm_delete(ctx, Entity::Client, id, yes).await?;
+                let c = ctx.backend()?.call(ClientDelete { id }).await?;
                 ctx.out.done(
                     &format!("Deleted client {} ({}).", c.id, c.email),
                     json!({ "deleted": "client", "id": c.id }),

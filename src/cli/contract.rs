@@ -3,16 +3,14 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use super::{Context, Paging};
+use super::{Context, Paging, confirm_delete, id, nothing_to_update};
+use crate::api::{
+    Contract, ContractDelete, ContractPay, ContractQuery, ContractShow, ContractSign,
+    ContractUpdate, Entity, NewContract,
+};
 use crate::domain::Money;
 use crate::error::Result;
 use crate::output::{self, Render};
-use crate::repo::contract::{Contract, ContractFilter};
-use crate::service::contract as svc;
-
-fn money(s: &str) -> std::result::Result<Money, String> {
-    Money::parse(s)
-}
 
 #[derive(Debug, Subcommand)]
 pub enum ContractCmd {
@@ -31,7 +29,7 @@ pub enum ContractCmd {
         #[arg(long)]
         mine: bool,
         /// Only this client's contracts
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", value_parser = id)]
         client: Option<i64>,
         #[command(flatten)]
         paging: Paging,
@@ -40,6 +38,7 @@ pub enum ContractCmd {
     #[command(after_help = "Example:\n  epicevents contract show 9")]
     Show {
         /// Contract id
+        #[arg(value_parser = id)]
         id: i64,
     },
     /// Create a contract for a client (MANAGEMENT); the amount due defaults to the total
@@ -48,12 +47,13 @@ pub enum ContractCmd {
     )]
     Create {
         /// Client id
+        #[arg(value_parser = id)]
         client_id: i64,
         /// Total amount, above 0, at most two decimals (1500, 1500.5, 1500.50)
-        #[arg(value_parser = money, allow_hyphen_values = true)]
+        #[arg(value_parser = Money::parse, allow_hyphen_values = true)]
         total: Money,
         /// Amount still due, from 0 to the total (defaults to the total)
-        #[arg(value_parser = money, allow_hyphen_values = true)]
+        #[arg(value_parser = Money::parse, allow_hyphen_values = true)]
         amount_due: Option<Money>,
         /// The contract is already signed
         #[arg(long)]
@@ -65,33 +65,37 @@ pub enum ContractCmd {
     )]
     Update {
         /// Contract id
+        #[arg(value_parser = id)]
         id: i64,
         /// New total amount
-        #[arg(long, value_parser = money, allow_hyphen_values = true)]
+        #[arg(long, value_parser = Money::parse, allow_hyphen_values = true)]
         total: Option<Money>,
         /// New amount due
-        #[arg(long, value_parser = money, allow_hyphen_values = true)]
+        #[arg(long, value_parser = Money::parse, allow_hyphen_values = true)]
         amount_due: Option<Money>,
     },
     /// Mark a contract as signed, once (the client's sales contact, or MANAGEMENT)
     #[command(after_help = "Example:\n  epicevents contract sign 9")]
     Sign {
         /// Contract id
+        #[arg(value_parser = id)]
         id: i64,
     },
     /// Record a payment: lowers the amount due, never below 0
     #[command(after_help = "Example:\n  epicevents contract pay 9 250.00")]
     Pay {
         /// Contract id
+        #[arg(value_parser = id)]
         id: i64,
         /// Amount paid, above 0, at most the amount due
-        #[arg(value_parser = money, allow_hyphen_values = true)]
+        #[arg(value_parser = Money::parse, allow_hyphen_values = true)]
         amount: Money,
     },
     /// Delete a contract that has no events (MANAGEMENT)
     #[command(after_help = "Example:\n  epicevents contract delete 9 --yes")]
     Delete {
         /// Contract id
+        #[arg(value_parser = id)]
         id: i64,
         /// Do not ask for confirmation
         #[arg(long, short)]
@@ -102,13 +106,14 @@ pub enum ContractCmd {
 impl Render for Contract {
     const HEADERS: &'static [&'static str] =
         &["ID", "CLIENT", "SALES", "TOTAL", "DUE", "SIGNED", "CREATED"];
+    const RIGHT: &'static [usize] = &[3, 4];
     fn cells(&self) -> Vec<String> {
         vec![
             self.id.to_string(),
-            self.client_id.to_string(),
-            self.sales_contact_id.to_string(),
-            Money::from_decimal(self.total_amount).to_string(),
-            Money::from_decimal(self.amount_due).to_string(),
+            output::named(&self.client_name, self.client_id),
+            output::named(&self.sales_contact_name, self.sales_contact_id),
+            self.total_amount.to_string(),
+            self.amount_due.to_string(),
             output::yes_no(self.is_signed),
             output::local(&self.created_at),
         ]
@@ -116,10 +121,10 @@ impl Render for Contract {
     fn fields(&self) -> Vec<(&'static str, String)> {
         vec![
             ("id", self.id.to_string()),
-            ("client_id", self.client_id.to_string()),
-            ("sales_contact_id", self.sales_contact_id.to_string()),
-            ("total_amount", Money::from_decimal(self.total_amount).to_string()),
-            ("amount_due", Money::from_decimal(self.amount_due).to_string()),
+            ("client", output::named(&self.client_name, self.client_id)),
+            ("sales_contact", output::named(&self.sales_contact_name, self.sales_contact_id)),
+            ("total_amount", self.total_amount.to_string()),
+            ("amount_due", self.amount_due.to_string()),
             ("signed", output::yes_no(self.is_signed)),
             ("signed_at", output::local_opt(&self.signed_at)),
             ("created_at", output::local(&self.created_at)),
@@ -132,47 +137,38 @@ impl ContractCmd {
     pub async fn run(self, ctx: &mut Context) -> Result<()> {
         match self {
             ContractCmd::List { unsigned, unpaid, mine, client, paging } => {
-                let actor = ctx.actor().await?;
-                let filter =
-                    ContractFilter { unsigned, unpaid, client_id: client, sales_contact_id: None };
-                let mut w = ctx.out.list_writer::<Contract>();
-                svc::list(ctx.db().await?, &actor, filter, mine, paging.page(), |r| w.push(&r))
-                    .await?;
-                w.finish()
+                super::list(ctx, ContractQuery { unsigned, unpaid, mine, client }, paging).await
             }
             ContractCmd::Show { id } => {
-                let actor = ctx.actor().await?;
-                let c = svc::show(ctx.db().await?, &actor, id).await?;
+                let c = ctx.backend()?.call(ContractShow { id }).await?;
                 ctx.out.record(&c)
             }
             ContractCmd::Create { client_id, total, amount_due, signed } => {
-                let actor = ctx.actor().await?;
-                let c = svc::create(ctx.db().await?, &actor, client_id, total, amount_due, signed)
-                    .await?;
+                let req = NewContract { client_id, total_amount: total, amount_due, signed };
+                let c = ctx.backend()?.call(req).await?;
                 ctx.out.record(&c)
             }
             ContractCmd::Update { id, total, amount_due } => {
                 if total.is_none() && amount_due.is_none() {
-                    return Err(super::nothing_to_update());
+                    return Err(nothing_to_update("contract update"));
                 }
-                let actor = ctx.actor().await?;
-                let c = svc::update(ctx.db().await?, &actor, id, total, amount_due).await?;
+                let c = ctx
+                    .backend()?
+                    .call(ContractUpdate { id, total_amount: total, amount_due })
+                    .await?;
                 ctx.out.record(&c)
             }
             ContractCmd::Sign { id } => {
-                let actor = ctx.actor().await?;
-                let c = svc::sign(ctx.db().await?, &actor, id).await?;
+                let c = ctx.backend()?.call(ContractSign { id }).await?;
                 ctx.out.record(&c)
             }
             ContractCmd::Pay { id, amount } => {
-                let actor = ctx.actor().await?;
-                let c = svc::pay(ctx.db().await?, &actor, id, amount).await?;
+                let c = ctx.backend()?.call(ContractPay { id, amount }).await?;
                 ctx.out.record(&c)
             }
             ContractCmd::Delete { id, yes } => {
-                let actor = ctx.actor().await?;
-                super::confirm_delete(ctx, &actor, yes, "contract", id, svc::show).await?;
-                let c = svc::delete(ctx.db().await?, &actor, id).await?;
+                confirm_delete(ctx, Entity::Contract, id, yes).await?;
+                let c = ctx.backend()?.call(ContractDelete { id }).await?;
                 ctx.out.done(
                     &format!("Deleted contract {}.", c.id),
                     json!({ "deleted": "contract", "id": c.id }),

@@ -1,11 +1,17 @@
-//! `db migrate`, `db status`, `db stop`: the operator's commands, no session needed.
+//! `db migrate`, `db status`, `db stop`, `db seed`, `db backup`, `db restore`: the operator's
+//! commands, no session needed. They work on the database itself (`DATABASE_URL` or the
+//! zero-config cluster), whatever `EPICCRM_SERVER` says.
 
 use clap::Subcommand;
 use serde_json::json;
 
 use super::Context;
 use crate::db::{self, MIGRATOR};
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+const BACKUP_EXAMPLES: &str = "Examples:
+  epicevents db backup crm-$(date +%F).dump
+  EPICCRM_DATA_DIR=/srv/crm-copy epicevents db restore crm-2026-11-28.dump";
 
 #[derive(Debug, Subcommand)]
 pub enum DbCmd {
@@ -30,13 +36,37 @@ pub enum DbCmd {
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
     },
+    /// Copy the zero-config database to FILE while it runs (PostgreSQL's custom format)
+    #[command(after_help = BACKUP_EXAMPLES)]
+    Backup {
+        /// Where to write the backup (written whole or not at all, mode 0600)
+        file: std::path::PathBuf,
+    },
+    /// Restore a backup of `db backup` into an empty zero-config database
+    #[command(after_help = "Example:
+  EPICCRM_DATA_DIR=~/crm-restored epicevents db restore crm.dump")]
+    Restore {
+        /// A file written by `epicevents db backup`
+        file: std::path::PathBuf,
+    },
+}
+
+fn local_only(ctx: &Context, what: &str) -> Result<()> {
+    if ctx.settings.database_url.is_some() {
+        let tool = if what == "backup" { "pg_dump --format=custom" } else { "pg_restore" };
+        return Err(Error::usage(format!(
+            "`db {what}` is for the zero-config database; DATABASE_URL is set"
+        ))
+        .with_hint(format!("use PostgreSQL's own tools for a database of your own: {tool}")));
+    }
+    Ok(())
 }
 
 impl DbCmd {
     pub async fn run(self, ctx: &mut Context) -> Result<()> {
         match self {
             DbCmd::Migrate => {
-                let n = db::migrate(ctx.db_unchecked().await?).await?;
+                let n = db::migrate(ctx.database().conn_for_migration().await?).await?;
                 let total = MIGRATOR.iter().count();
                 let human = if n == 0 {
                     format!("The schema is up to date ({total} migrations).")
@@ -48,7 +78,7 @@ impl DbCmd {
             DbCmd::Status => status(ctx).await,
             DbCmd::Seed { scale } => {
                 let started = std::time::Instant::now();
-                let s = crate::service::seed::seed(ctx.db().await?, scale).await?;
+                let s = crate::service::seed::seed(ctx.database().conn().await?, scale).await?;
                 let secs = started.elapsed().as_secs_f64();
                 let human = format!(
                     "Seeded {} employees, {} clients, {} contracts, {} events in {secs:.1} s.\n\
@@ -68,13 +98,39 @@ impl DbCmd {
                         json!({ "stopped": false }),
                     );
                 }
-                let stopped = ctx.embedded()?.stop()?;
+                let stopped = ctx.database().embedded()?.stop()?;
                 let human = if stopped {
                     "Stopped the local PostgreSQL server."
                 } else {
                     "The local PostgreSQL server was not running."
                 };
                 ctx.out.done(human, json!({ "stopped": stopped }))
+            }
+            DbCmd::Backup { file } => {
+                local_only(ctx, "backup")?;
+                let started = std::time::Instant::now();
+                let bytes = ctx.database().embedded()?.backup(&file).await?;
+                let secs = started.elapsed().as_secs_f64();
+                ctx.out.done(
+                    &format!(
+                        "Backed up the database to {} ({:.1} MiB in {secs:.1} s).",
+                        file.display(),
+                        bytes as f64 / 1048576.0
+                    ),
+                    json!({ "file": file, "bytes": bytes, "seconds": secs }),
+                )
+            }
+            DbCmd::Restore { file } => {
+                local_only(ctx, "restore")?;
+                ctx.database().embedded()?.restore(&file).await?;
+                ctx.out.done(
+                    &format!(
+                        "Restored {}. Everyone logs in again (sessions of the old installation \
+                         do not carry over).",
+                        file.display()
+                    ),
+                    json!({ "restored": file }),
+                )
             }
         }
     }
@@ -85,7 +141,7 @@ async fn status(ctx: &mut Context) -> Result<()> {
     let (location, running, created) = match &ctx.settings.database_url {
         Some(url) => (url.redacted(), None, true),
         None => {
-            let c = ctx.embedded()?.cluster();
+            let c = ctx.database().embedded()?.cluster();
             (
                 format!("local cluster in {}", c.root().display()),
                 Some(c.is_running()),
@@ -96,7 +152,7 @@ async fn status(ctx: &mut Context) -> Result<()> {
     let applied = if running == Some(false) {
         None
     } else {
-        Some(db::applied_versions(ctx.db_unchecked().await?).await?)
+        Some(db::applied_versions(ctx.database().conn_unchecked().await?).await?)
     };
     let known = applied.is_some();
     let migrations: Vec<_> = MIGRATOR
@@ -114,7 +170,7 @@ async fn status(ctx: &mut Context) -> Result<()> {
         Some(false) if created => Some("stopped (the next command starts it)"),
         Some(false) => Some("not created yet (the first command creates it)"),
     };
-    if ctx.out.json {
+    if ctx.out.json() {
         return ctx.out.done(
             "",
             json!({ "database": location, "running": running.unwrap_or(true), "created": created,

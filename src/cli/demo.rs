@@ -1,17 +1,21 @@
-//! `demo`: a realistic sample in an empty database, and how to log in to it.
+//! `demo`: a realistic sample in an empty database, and how to log in to it — the commands
+//! written as the user can run them from where they are.
+
+use std::path::{Path, PathBuf};
 
 use super::Context;
 use crate::error::Result;
 use crate::service::demo;
 
 pub async fn run(ctx: &mut Context) -> Result<()> {
-    let summary = demo::seed(ctx.db().await?).await?;
-    if ctx.out.json {
+    let summary = demo::seed(ctx.database().conn().await?).await?;
+    if ctx.out.json() {
         return ctx.out.done("", serde_json::to_value(&summary).unwrap_or_default());
     }
+    let me = invocation(&ctx.program);
     let mut s = format!(
         "Demo data created: {} employees, {} clients, {} contracts, {} events.\n\n\
-         Throwaway passwords (shown once; change them with `epicevents employee set-password ID`):\n\n",
+         Throwaway passwords (shown once; change them with `{me} employee set-password ID`):\n\n",
         summary.accounts.len(),
         summary.clients,
         summary.contracts,
@@ -23,8 +27,34 @@ pub async fn run(ctx: &mut Context) -> Result<()> {
     }
     s.push_str("\nLog in as one of them, for instance the first manager:\n\n");
     if let Some(a) = summary.accounts.first() {
-        s.push_str(&format!("  epicevents login {}\n", a.email));
+        s.push_str(&format!("  {me} login {}\n", a.email));
     }
-    s.push_str("  epicevents whoami\n  epicevents event list --no-support\n");
+    s.push_str(&format!("  {me} whoami\n  {me} event list --no-support\n"));
     crate::output::emit(&s)
+}
+
+/// How the user ran us, as a command they can type again from here: `epicevents` when that
+/// is what their PATH finds, else the path to this binary (relative when it is below the
+/// working directory, as after `cargo run`).
+pub fn invocation(program: &str) -> String {
+    let given = Path::new(program);
+    if given.components().count() <= 1 {
+        return program.to_owned();
+    }
+    let Ok(this) = given.canonicalize() else { return program.to_owned() };
+    let on_path = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).map(|d| d.join("epicevents")).collect::<Vec<PathBuf>>())
+        .unwrap_or_default()
+        .into_iter()
+        .find(|c| c.is_file());
+    if on_path.and_then(|p| p.canonicalize().ok()).as_deref() == Some(this.as_path()) {
+        return "epicevents".to_owned();
+    }
+    match std::env::current_dir()
+        .ok()
+        .and_then(|d| this.strip_prefix(d).ok().map(Path::to_path_buf))
+    {
+        Some(rel) => format!("./{}", rel.display()),
+        None => this.display().to_string(),
+    }
 }

@@ -3,40 +3,71 @@
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use super::{Context, Paging, input, nothing_to_update, usage};
+use super::{Context, Paging, confirm_delete, id, input, nothing_to_update};
+use crate::api::{
+    Clearance, Deactivate, Employee, EmployeeDelete, EmployeeQuery, EmployeeShow, EmployeeUpdate,
+    Entity, NewEmployee, Preflight, Reactivate, SetPassword,
+};
 use crate::domain::{Email, Name, Password, Role};
 use crate::error::{Error, Result};
 use crate::output::{self, Render};
-use crate::repo::employee::Employee;
-use crate::service::employee::{self as svc, EmployeeUpdate, NewEmployeeInput};
+
+/// A name argument, checked by the domain's rule.
+pub fn name(field: &'static str) -> impl Fn(&str) -> std::result::Result<Name, String> + Clone {
+    move |s| Name::parse(field, s)
+}
 
 #[derive(Debug, Args)]
 pub struct NewEmployeeArgs {
     /// First name
-    first_name: String,
+    #[arg(value_parser = name("first name"))]
+    first_name: Name,
     /// Last name
-    last_name: String,
+    #[arg(value_parser = name("last name"))]
+    last_name: Name,
     /// E-mail address (unique, case-insensitive)
-    email: String,
+    #[arg(value_parser = Email::parse)]
+    email: Email,
     /// Password (8 to 128 characters), or `-` to be prompted (hidden) or read it from stdin
     password: String,
     /// MANAGEMENT, SALES or SUPPORT
-    #[arg(value_parser = Role::parse)]
+    #[arg(value_enum, ignore_case = true)]
     role: Role,
 }
 
-impl NewEmployeeArgs {
-    fn parse(self) -> Result<NewEmployeeInput> {
-        let password =
-            if self.password == "-" { input::new_secret("New password: ")? } else { self.password };
-        Ok(NewEmployeeInput {
-            first_name: Name::parse("first name", &self.first_name).map_err(Error::usage)?,
-            last_name: Name::parse("last name", &self.last_name).map_err(Error::usage)?,
-            email: Email::parse(&self.email).map_err(Error::usage)?,
-            role: self.role,
-            password: Password::parse(&password).map_err(Error::usage)?,
-        })
+fn policy(p: &str) -> Result<()> {
+    Password::parse(p).map(drop).map_err(Error::usage)
+}
+
+/// `create-employee` (the bootstrap allowed) and `employee create` (a manager's): who may is
+/// checked before the password is asked for.
+pub async fn create(args: NewEmployeeArgs, ctx: &mut Context, bootstrap: bool) -> Result<()> {
+    let clearance: Clearance = ctx.backend()?.call(Preflight::CreateEmployee).await?;
+    if clearance.bootstrap && !bootstrap {
+        return Err(Error::unauthenticated("not logged in")
+            .with_hint("the very first employee is created with `epicevents create-employee`"));
     }
+    let password = if args.password == "-" {
+        input::new_secret("New password: ", policy)?
+    } else {
+        super::auth::warn_password_argument();
+        args.password
+    };
+    let req = NewEmployee {
+        first_name: args.first_name,
+        last_name: args.last_name,
+        email: args.email,
+        role: args.role,
+        password: Password::parse(&password).map_err(Error::usage)?,
+    };
+    let e = ctx.backend()?.call(req).await?;
+    if clearance.bootstrap && !ctx.out.json() {
+        eprintln!(
+            "Created the first employee (bootstrap). Log in with `epicevents login {}`.",
+            e.email
+        );
+    }
+    ctx.out.record(&e)
 }
 
 #[derive(Debug, Subcommand)]
@@ -45,7 +76,7 @@ pub enum EmployeeCmd {
     #[command(after_help = "Example:\n  epicevents employee list --role SALES")]
     List {
         /// Only this role
-        #[arg(long, value_parser = Role::parse)]
+        #[arg(long, value_enum, ignore_case = true)]
         role: Option<Role>,
         /// Include deactivated employees
         #[arg(long)]
@@ -59,6 +90,7 @@ pub enum EmployeeCmd {
     )]
     Show {
         /// Employee id
+        #[arg(value_parser = id)]
         id: i64,
     },
     /// Create an employee (MANAGEMENT)
@@ -70,44 +102,51 @@ pub enum EmployeeCmd {
     #[command(after_help = "Example:\n  epicevents employee update 3 --role MANAGEMENT")]
     Update {
         /// Employee id
+        #[arg(value_parser = id)]
         id: i64,
         /// New first name
-        #[arg(long)]
-        first_name: Option<String>,
+        #[arg(long, value_parser = name("first name"))]
+        first_name: Option<Name>,
         /// New last name
-        #[arg(long)]
-        last_name: Option<String>,
+        #[arg(long, value_parser = name("last name"))]
+        last_name: Option<Name>,
         /// New e-mail address
-        #[arg(long)]
-        email: Option<String>,
+        #[arg(long, value_parser = Email::parse)]
+        email: Option<Email>,
         /// New role
-        #[arg(long, value_parser = Role::parse)]
+        #[arg(long, value_enum, ignore_case = true)]
         role: Option<Role>,
+        /// Do not ask for confirmation (changing your own role asks)
+        #[arg(long, short)]
+        yes: bool,
     },
-    /// Set a new password (prompted, or first line of stdin): MANAGEMENT, or yourself
-    #[command(
-        after_help = "Example:\n  printf 'N3w-password\\n' | epicevents employee set-password 3"
-    )]
+    /// Set a new password: yours (the current one is asked first), or anyone's (MANAGEMENT)
+    #[command(after_help = "Examples:\n  epicevents employee set-password 3\n  \
+                            printf '%s\\n%s\\n' \"$CURRENT\" \"$NEW\" | epicevents employee set-password 3")]
     SetPassword {
         /// Employee id
+        #[arg(value_parser = id)]
         id: i64,
     },
     /// Deactivate an employee: they can no longer log in (MANAGEMENT)
     #[command(after_help = "Example:\n  epicevents employee deactivate 3")]
     Deactivate {
         /// Employee id
+        #[arg(value_parser = id)]
         id: i64,
     },
     /// Reactivate a deactivated employee (MANAGEMENT)
     #[command(after_help = "Example:\n  epicevents employee reactivate 3")]
     Reactivate {
         /// Employee id
+        #[arg(value_parser = id)]
         id: i64,
     },
     /// Delete an employee nothing refers to (MANAGEMENT)
     #[command(after_help = "Example:\n  epicevents employee delete 7 --yes")]
     Delete {
         /// Employee id
+        #[arg(value_parser = id)]
         id: i64,
         /// Do not ask for confirmation
         #[arg(long, short)]
@@ -141,86 +180,68 @@ impl Render for Employee {
     }
 }
 
-/// `create-employee`: no session needed while the employee table is empty.
-pub async fn create_employee(args: NewEmployeeArgs, ctx: &mut Context) -> Result<()> {
-    let input = args.parse()?;
-    let bootstrap = svc::bootstrap_open(ctx.db().await?).await?;
-    let actor = if bootstrap { None } else { Some(ctx.actor().await?) };
-    let e = svc::create(ctx.db().await?, actor.as_ref(), input).await?;
-    if bootstrap && !ctx.out.json {
-        eprintln!(
-            "Created the first employee (bootstrap). Log in with `epicevents login {}`.",
-            e.email
-        );
-    }
-    ctx.out.record(&e)
-}
-
 impl EmployeeCmd {
     pub async fn run(self, ctx: &mut Context) -> Result<()> {
         match self {
             EmployeeCmd::List { role, inactive, paging } => {
-                let actor = ctx.actor().await?;
-                let mut w = ctx.out.list_writer::<Employee>();
-                svc::list(ctx.db().await?, &actor, role, inactive, paging.page(), |r| w.push(&r))
-                    .await?;
-                w.finish()
+                super::list(ctx, EmployeeQuery { role, inactive }, paging).await
             }
             EmployeeCmd::Show { id } => {
-                let actor = ctx.actor().await?;
-                let e = svc::show(ctx.db().await?, &actor, id).await?;
+                let e = ctx.backend()?.call(EmployeeShow { id }).await?;
                 ctx.out.record(&e)
             }
-            EmployeeCmd::Create(args) => {
-                let input = args.parse()?;
-                let actor = ctx.actor().await?;
-                let e = svc::create(ctx.db().await?, Some(&actor), input).await?;
-                ctx.out.record(&e)
-            }
-            EmployeeCmd::Update { id, first_name, last_name, email, role } => {
-                let u = EmployeeUpdate {
-                    first_name: usage(
-                        first_name.map(|v| Name::parse("first name", &v)).transpose(),
-                    )?,
-                    last_name: usage(last_name.map(|v| Name::parse("last name", &v)).transpose())?,
-                    email: usage(email.map(|v| Email::parse(&v)).transpose())?,
-                    role,
-                };
-                if u.first_name.is_none()
-                    && u.last_name.is_none()
-                    && u.email.is_none()
-                    && u.role.is_none()
-                {
-                    return Err(nothing_to_update());
+            EmployeeCmd::Create(args) => create(args, ctx, false).await,
+            EmployeeCmd::Update { id, first_name, last_name, email, role, yes } => {
+                let u = EmployeeUpdate { id, first_name, last_name, email, role };
+                if u.is_empty() {
+                    return Err(nothing_to_update("employee update"));
                 }
-                let actor = ctx.actor().await?;
-                let e = svc::update(ctx.db().await?, &actor, id, u).await?;
+                if role.is_some() && !yes {
+                    let c = ctx.backend()?.call(Preflight::EmployeeUpdate { id, role }).await?;
+                    if let Some(q) = c.question {
+                        input::confirm(&q)?;
+                    }
+                }
+                let e = ctx.backend()?.call(u).await?;
                 ctx.out.record(&e)
             }
             EmployeeCmd::SetPassword { id } => {
-                let actor = ctx.actor().await?;
-                let pw = input::new_secret("New password: ")?;
-                let pw = Password::parse(&pw).map_err(Error::usage)?;
-                svc::set_password(ctx.db().await?, &actor, id, &pw).await?;
+                let c = ctx
+                    .backend()?
+                    .call(Preflight::SetPassword { id, current_password: None })
+                    .await?;
+                let current = if c.own {
+                    let p = input::secret("Current password: ", "the current password")?;
+                    let p = Password::for_login(&p)
+                        .map_err(|_| Error::unauthenticated("the current password is wrong"))?;
+                    // a wrong one is said now, not after the new one is typed twice
+                    let check = Preflight::SetPassword { id, current_password: Some(p.clone()) };
+                    ctx.backend()?.call(check).await?;
+                    Some(p)
+                } else {
+                    None
+                };
+                let new = input::new_secret("New password: ", policy)?;
+                let new_password = Password::parse(&new).map_err(Error::usage)?;
+                ctx.backend()?
+                    .call(SetPassword { id, current_password: current, new_password })
+                    .await?;
                 ctx.out.done(
                     &format!("Password of employee {id} changed."),
                     json!({ "id": id, "password_changed": true }),
                 )
             }
             EmployeeCmd::Deactivate { id } => {
-                let actor = ctx.actor().await?;
-                let e = svc::set_active(ctx.db().await?, &actor, id, false).await?;
+                let e = ctx.backend()?.call(Deactivate { id }).await?;
                 ctx.out.record(&e)
             }
             EmployeeCmd::Reactivate { id } => {
-                let actor = ctx.actor().await?;
-                let e = svc::set_active(ctx.db().await?, &actor, id, true).await?;
+                let e = ctx.backend()?.call(Reactivate { id }).await?;
                 ctx.out.record(&e)
             }
             EmployeeCmd::Delete { id, yes } => {
-                let actor = ctx.actor().await?;
-                super::confirm_delete(ctx, &actor, yes, "employee", id, svc::show).await?;
-                let e = svc::delete(ctx.db().await?, &actor, id).await?;
+                confirm_delete(ctx, Entity::Employee, id, yes).await?;
+                let e = ctx.backend()?.call(EmployeeDelete { id }).await?;
                 ctx.out.done(
                     &format!("Deleted employee {} ({}).", e.id, e.email),
                     json!({ "deleted": "employee", "id": e.id }),

@@ -3,34 +3,26 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use super::{Context, Paging, nothing_to_update, usage};
-use crate::domain::{EventPeriod, Name, OptionalText, Timestamp};
-use crate::error::Result;
-use crate::output::{self, Render};
-use crate::repo::event::{Event, EventFilter};
-use crate::service::event::{self as svc, EventUpdate, NewEventInput};
+use super::employee::name;
+use super::{Context, Paging, confirm_delete, id, nothing_to_update};
+use crate::api::{
+    Entity, Event, EventAssign, EventDelete, EventQuery, EventShow, EventUnassign, EventUpdate,
+    InstallationShow, NewEvent,
+};
+use crate::domain::{Attendees, EventPeriod, Name, Notes, Timestamp};
+use crate::error::{Error, Result};
+use crate::output::{self, Format, Render, ics::IcsWriter};
 
-fn timestamp(s: &str) -> std::result::Result<Timestamp, String> {
-    Timestamp::parse(s)
-}
-
-fn attendees(s: &str) -> std::result::Result<u32, String> {
-    match s.trim().parse::<i64>() {
-        Ok(n) if n < 0 => Err(format!("attendees cannot be negative ({n})")),
-        Ok(n) if n > i64::from(i32::MAX) => {
-            Err(format!("attendees is too large (at most {})", i32::MAX))
-        }
-        Ok(n) => Ok(n as u32),
-        Err(_) => Err(format!("invalid number of attendees {s:?} (a whole number, 0 or more)")),
-    }
+fn notes(s: &str) -> std::result::Result<Notes, String> {
+    Notes::parse("notes", s)
 }
 
 #[derive(Debug, Subcommand)]
 pub enum EventCmd {
     /// List events, by id
-    #[command(
-        after_help = "Examples:\n  epicevents event list --no-support\n  epicevents event list --mine --upcoming"
-    )]
+    #[command(after_help = "Examples:\n  epicevents event list --no-support\n  \
+                            epicevents event list --mine --upcoming\n  \
+                            epicevents event list --mine --upcoming --ics > events.ics")]
     List {
         /// Only events without a support contact
         #[arg(long, visible_alias = "without-support")]
@@ -42,8 +34,11 @@ pub enum EventCmd {
         #[arg(long)]
         upcoming: bool,
         /// Only this contract's events
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", value_parser = id)]
         contract: Option<i64>,
+        /// Print the events as an iCalendar feed (RFC 5545), for a calendar application
+        #[arg(long)]
+        ics: bool,
         #[command(flatten)]
         paging: Paging,
     },
@@ -51,6 +46,7 @@ pub enum EventCmd {
     #[command(after_help = "Example:\n  epicevents event show 12")]
     Show {
         /// Event id
+        #[arg(value_parser = id)]
         id: i64,
     },
     /// Create an event for a signed contract of one of your clients (SALES)
@@ -62,25 +58,26 @@ pub enum EventCmd {
     )]
     Create {
         /// Contract id
+        #[arg(value_parser = id)]
         contract_id: i64,
         /// Event name
-        #[arg(long)]
-        name: String,
+        #[arg(long, value_parser = name("name"))]
+        name: Name,
         /// Start: RFC 3339 or "YYYY-MM-DD HH:MM" (local time)
-        #[arg(long, value_parser = timestamp)]
+        #[arg(long, value_parser = Timestamp::parse)]
         start: Timestamp,
         /// End, after the start
-        #[arg(long, value_parser = timestamp)]
+        #[arg(long, value_parser = Timestamp::parse)]
         end: Timestamp,
         /// Where it takes place
-        #[arg(long)]
-        location: String,
+        #[arg(long, value_parser = name("location"))]
+        location: Name,
         /// Expected number of attendees (0 or more)
-        #[arg(long, value_parser = attendees, allow_hyphen_values = true)]
-        attendees: u32,
-        /// Free notes
-        #[arg(long)]
-        notes: Option<String>,
+        #[arg(long, value_parser = Attendees::parse, allow_hyphen_values = true)]
+        attendees: Attendees,
+        /// Free notes (several lines allowed)
+        #[arg(long, value_parser = notes)]
+        notes: Option<Notes>,
     },
     /// Change an event (its support contact, or MANAGEMENT); `--notes ""` clears the notes
     #[command(
@@ -88,44 +85,49 @@ pub enum EventCmd {
     )]
     Update {
         /// Event id
+        #[arg(value_parser = id)]
         id: i64,
         /// New name
-        #[arg(long)]
-        name: Option<String>,
+        #[arg(long, value_parser = name("name"))]
+        name: Option<Name>,
         /// New start
-        #[arg(long, value_parser = timestamp)]
+        #[arg(long, value_parser = Timestamp::parse)]
         start: Option<Timestamp>,
         /// New end
-        #[arg(long, value_parser = timestamp)]
+        #[arg(long, value_parser = Timestamp::parse)]
         end: Option<Timestamp>,
         /// New location
-        #[arg(long)]
-        location: Option<String>,
+        #[arg(long, value_parser = name("location"))]
+        location: Option<Name>,
         /// New number of attendees
-        #[arg(long, value_parser = attendees, allow_hyphen_values = true)]
-        attendees: Option<u32>,
+        #[arg(long, value_parser = Attendees::parse, allow_hyphen_values = true)]
+        attendees: Option<Attendees>,
         /// New notes
-        #[arg(long)]
-        notes: Option<String>,
+        #[arg(long, value_parser = notes)]
+        notes: Option<Notes>,
     },
     /// Assign an active SUPPORT employee to an event (MANAGEMENT)
     #[command(after_help = "Example:\n  epicevents event assign 12 5")]
     Assign {
         /// Event id
+        #[arg(value_parser = id)]
         id: i64,
         /// Id of the SUPPORT employee
+        #[arg(value_parser = id)]
         support_id: i64,
     },
     /// Remove an event's support contact (MANAGEMENT)
     #[command(after_help = "Example:\n  epicevents event unassign 12")]
     Unassign {
         /// Event id
+        #[arg(value_parser = id)]
         id: i64,
     },
     /// Delete an event (MANAGEMENT)
     #[command(after_help = "Example:\n  epicevents event delete 12 --yes")]
     Delete {
         /// Event id
+        #[arg(value_parser = id)]
         id: i64,
         /// Do not ask for confirmation
         #[arg(long, short)]
@@ -135,18 +137,18 @@ pub enum EventCmd {
 
 impl Render for Event {
     const HEADERS: &'static [&'static str] =
-        &["ID", "NAME", "CONTRACT", "CLIENT", "START", "END", "LOCATION", "ATTENDEES", "SUPPORT"];
+        &["ID", "NAME", "CLIENT", "START", "END", "LOCATION", "ATTENDEES", "SUPPORT"];
+    const RIGHT: &'static [usize] = &[6];
     fn cells(&self) -> Vec<String> {
         vec![
             self.id.to_string(),
             self.name.clone(),
-            self.contract_id.to_string(),
-            self.client_id.to_string(),
+            output::named(&self.client_name, self.client_id),
             output::local(&self.start_at),
             output::local(&self.end_at),
             self.location.clone(),
             self.attendees.to_string(),
-            output::opt(&self.support_contact_id),
+            support(self),
         ]
     }
     fn fields(&self) -> Vec<(&'static str, String)> {
@@ -154,85 +156,85 @@ impl Render for Event {
             ("id", self.id.to_string()),
             ("name", self.name.clone()),
             ("contract_id", self.contract_id.to_string()),
-            ("client_id", self.client_id.to_string()),
+            ("client", output::named(&self.client_name, self.client_id)),
             ("start_at", output::local(&self.start_at)),
             ("end_at", output::local(&self.end_at)),
             ("location", self.location.clone()),
             ("attendees", self.attendees.to_string()),
             ("notes", output::opt(&self.notes)),
-            ("support_contact_id", output::opt(&self.support_contact_id)),
+            ("support_contact", support(self)),
             ("created_at", output::local(&self.created_at)),
             ("updated_at", output::local(&self.updated_at)),
         ]
     }
 }
 
+fn support(e: &Event) -> String {
+    match (&e.support_contact_name, e.support_contact_id) {
+        (Some(n), Some(id)) => output::named(n, id),
+        _ => String::new(),
+    }
+}
+
 impl EventCmd {
     pub async fn run(self, ctx: &mut Context) -> Result<()> {
         match self {
-            EventCmd::List { no_support, mine, upcoming, contract, paging } => {
-                let actor = ctx.actor().await?;
-                let filter = EventFilter {
-                    no_support,
-                    upcoming,
-                    contract_id: contract,
-                    ..Default::default()
-                };
-                let mut w = ctx.out.list_writer::<Event>();
-                svc::list(ctx.db().await?, &actor, filter, mine, paging.page(), |r| w.push(&r))
-                    .await?;
+            EventCmd::List { no_support, mine, upcoming, contract, ics, paging } => {
+                let q = EventQuery { no_support, mine, upcoming, contract };
+                if !ics {
+                    return super::list(ctx, q, paging).await;
+                }
+                if ctx.out.format != Format::Human {
+                    return Err(Error::usage("--ics cannot be used with --json or --csv"));
+                }
+                let installation = ctx.backend()?.call(InstallationShow {}).await?;
+                let mut w = IcsWriter::new(installation.id)?;
+                ctx.backend()?.list(q, paging.page(), &mut w).await?;
                 w.finish()
             }
             EventCmd::Show { id } => {
-                let actor = ctx.actor().await?;
-                let e = svc::show(ctx.db().await?, &actor, id).await?;
+                let e = ctx.backend()?.call(EventShow { id }).await?;
                 ctx.out.record(&e)
             }
             EventCmd::Create { contract_id, name, start, end, location, attendees, notes } => {
-                let input = NewEventInput {
-                    name: usage(Name::parse("name", &name))?,
-                    period: usage(EventPeriod::new(start, end))?,
-                    location: usage(Name::parse("location", &location))?,
+                let req = NewEvent {
+                    contract_id,
+                    name,
+                    period: EventPeriod::new(start, end).map_err(Error::usage)?,
+                    location,
                     attendees,
-                    notes: usage(OptionalText::parse("notes", notes.as_deref().unwrap_or("")))?,
+                    notes: notes.unwrap_or_else(Notes::none),
                 };
-                let actor = ctx.actor().await?;
-                let e = svc::create(ctx.db().await?, &actor, contract_id, input).await?;
+                let e = ctx.backend()?.call(req).await?;
                 ctx.out.record(&e)
             }
             EventCmd::Update { id, name, start, end, location, attendees, notes } => {
-                if let (Some(s), Some(e)) = (start, end) {
-                    usage(EventPeriod::new(s, e))?;
-                }
                 let u = EventUpdate {
-                    name: usage(name.map(|v| Name::parse("name", &v)).transpose())?,
-                    start,
-                    end,
-                    location: usage(location.map(|v| Name::parse("location", &v)).transpose())?,
+                    id,
+                    name,
+                    start_at: start,
+                    end_at: end,
+                    location,
                     attendees,
-                    notes: usage(notes.map(|v| OptionalText::parse("notes", &v)).transpose())?,
+                    notes,
                 };
                 if u.is_empty() {
-                    return Err(nothing_to_update());
+                    return Err(nothing_to_update("event update"));
                 }
-                let actor = ctx.actor().await?;
-                let e = svc::update(ctx.db().await?, &actor, id, u).await?;
+                let e = ctx.backend()?.call(u).await?;
                 ctx.out.record(&e)
             }
             EventCmd::Assign { id, support_id } => {
-                let actor = ctx.actor().await?;
-                let e = svc::assign(ctx.db().await?, &actor, id, Some(support_id)).await?;
+                let e = ctx.backend()?.call(EventAssign { id, support_id }).await?;
                 ctx.out.record(&e)
             }
             EventCmd::Unassign { id } => {
-                let actor = ctx.actor().await?;
-                let e = svc::assign(ctx.db().await?, &actor, id, None).await?;
+                let e = ctx.backend()?.call(EventUnassign { id }).await?;
                 ctx.out.record(&e)
             }
             EventCmd::Delete { id, yes } => {
-                let actor = ctx.actor().await?;
-                super::confirm_delete(ctx, &actor, yes, "event", id, svc::show).await?;
-                let e = svc::delete(ctx.db().await?, &actor, id).await?;
+                confirm_delete(ctx, Entity::Event, id, yes).await?;
+                let e = ctx.backend()?.call(EventDelete { id }).await?;
                 ctx.out.done(
                     &format!("Deleted event {} ({}).", e.id, e.name),
                     json!({ "deleted": "event", "id": e.id }),

@@ -1,27 +1,37 @@
 //! Reading what was not given on the command line: prompts on a terminal, stdin otherwise.
+//! A command asks only once it knows it may go ahead (its preflight, spec §3).
 
 use std::io::{BufRead, IsTerminal, Write};
 
 use crate::error::{Error, Result};
 
-/// A secret: prompted with echo off on a terminal, else the first line of stdin.
-pub fn secret(prompt: &str) -> Result<String> {
-    if std::io::stdin().is_terminal() {
-        rpassword::prompt_password(prompt)
-            .map_err(|e| Error::internal("cannot read the password", e))
-    } else {
-        // an empty first line is an (empty) password, for the policy to judge; no line is an error
-        first_line_of_stdin().and_then(|l| {
-            l.ok_or_else(|| Error::usage("expected the password on the first line of stdin"))
-        })
-    }
+pub fn interactive() -> bool {
+    std::io::stdin().is_terminal()
 }
 
-/// A new password, typed twice on a terminal.
-pub fn new_secret(prompt: &str) -> Result<String> {
-    let first = secret(prompt)?;
-    if std::io::stdin().is_terminal() {
-        let again = secret("Repeat the password: ")?;
+/// A secret: prompted with echo off on a terminal, else the next line of stdin.
+pub fn secret(prompt: &str, what: &str) -> Result<String> {
+    if interactive() {
+        return match rpassword::prompt_password(prompt) {
+            Ok(s) => Ok(s),
+            // Ctrl-D: end the prompt's line, then say what happened on a line of its own
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                eprintln!();
+                Err(Error::cancelled())
+            }
+            Err(e) => Err(Error::internal("cannot read the password", e)),
+        };
+    }
+    // an empty line is an (empty) password, for the policy to judge; no line is an error
+    next_line()?.ok_or_else(|| Error::usage(format!("expected {what} on a line of stdin")))
+}
+
+/// A new password: checked by `check` as soon as it is typed, then typed again on a terminal.
+pub fn new_secret(prompt: &str, check: impl Fn(&str) -> Result<()>) -> Result<String> {
+    let first = secret(prompt, "the new password")?;
+    check(&first)?;
+    if interactive() {
+        let again = secret("Repeat the password: ", "the new password")?;
         if again != first {
             return Err(Error::usage("the passwords do not match"));
         }
@@ -31,17 +41,22 @@ pub fn new_secret(prompt: &str) -> Result<String> {
 
 /// A plain value, prompted on a terminal; required otherwise.
 pub fn line(prompt: &str, what: &str) -> Result<String> {
-    if !std::io::stdin().is_terminal() {
+    if !interactive() {
         return Err(Error::usage(format!("{what} is required when stdin is not a terminal")));
     }
     eprint!("{prompt}");
     let _ = std::io::stderr().flush();
-    first_line_of_stdin()?
-        .filter(|l| !l.trim().is_empty())
-        .ok_or_else(|| Error::usage(format!("{what} is required")))
+    match next_line()? {
+        None => {
+            eprintln!();
+            Err(Error::cancelled())
+        }
+        Some(l) if l.trim().is_empty() => Err(Error::usage(format!("{what} is required"))),
+        Some(l) => Ok(l),
+    }
 }
 
-fn first_line_of_stdin() -> Result<Option<String>> {
+fn next_line() -> Result<Option<String>> {
     let mut s = String::new();
     std::io::stdin()
         .lock()
@@ -53,20 +68,23 @@ fn first_line_of_stdin() -> Result<Option<String>> {
     Ok(Some(s.trim_end_matches(['\n', '\r']).to_owned()))
 }
 
-/// Asks before a destructive change unless `--yes` was given; refuses without a terminal.
-pub fn confirm(yes: bool, question: &str) -> Result<()> {
-    if yes {
-        return Ok(());
-    }
-    if !std::io::stdin().is_terminal() {
-        return Err(Error::usage("refusing to delete without --yes (stdin is not a terminal)"));
+/// Asks a yes/no question on a terminal (no means no: exit 2, nothing changed). Without a
+/// terminal, `--yes` is the only way to say yes.
+pub fn confirm(question: &str) -> Result<()> {
+    if !interactive() {
+        return Err(Error::usage("refusing to go on without --yes (stdin is not a terminal)")
+            .with_hint("add --yes to confirm"));
     }
     eprint!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
-    match first_line_of_stdin()? {
+    match next_line()? {
         Some(a) if a.trim().eq_ignore_ascii_case("y") || a.trim().eq_ignore_ascii_case("yes") => {
             Ok(())
         }
-        _ => Err(Error::usage("cancelled")),
+        Some(_) => Err(Error::cancelled()),
+        None => {
+            eprintln!();
+            Err(Error::cancelled())
+        }
     }
 }

@@ -1,6 +1,7 @@
-//! The command line: one module per command group, each with its clap type and a `run`.
-//! The context (settings, connection, token store, current employee) is built here, once,
-//! above the dispatch, and only as far as the command needs it.
+//! The command line: one module per command group, each with its clap type and a `run` that
+//! turns arguments into a request of `api`, sends it through the backend and renders the
+//! answer. The context (settings, output, the backend) is built here, once, above the
+//! dispatch, and only as far as the command needs it.
 
 mod audit;
 mod auth;
@@ -11,17 +12,18 @@ mod demo;
 mod employee;
 mod event;
 pub mod input;
+mod serve;
+
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use sqlx::PgConnection;
 
-use crate::auth::guard::{self, Actor};
-use crate::auth::jwt::Jwt;
-use crate::auth::store::TokenStore;
+use crate::api::{Clearance, Entity, Page, Preflight};
+use crate::auth::permissions;
+use crate::backend::{Backend, Database, Direct, Remote};
 use crate::config::Settings;
-use crate::embedded::Embedded;
 use crate::error::{Error, Result};
-use crate::output::Output;
+use crate::output::{Format, Output};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -30,9 +32,10 @@ Examples:
   epicevents whoami
   epicevents client list --search acme
   epicevents --json contract list --unpaid
+  epicevents --csv event list --all > events.csv
 
 Exit codes: 0 ok, 1 internal error, 2 usage or invalid input, 3 not authenticated,
-4 forbidden, 5 not found, 6 conflict, 7 database unavailable or not migrated.";
+4 forbidden, 5 not found, 6 conflict, 7 database (or server) unavailable or not migrated.";
 
 /// Epic Events CRM: employees, clients, contracts and events, from a terminal.
 #[derive(Debug, Parser)]
@@ -41,6 +44,10 @@ pub struct Cli {
     /// Print machine-readable JSON on stdout
     #[arg(long, global = true)]
     pub json: bool,
+
+    /// Print lists as CSV (RFC 4180, with a header row) on stdout
+    #[arg(long, global = true, conflicts_with = "json")]
+    pub csv: bool,
 
     /// Log more to stderr (-v debug, -vv trace); RUST_LOG also works
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -89,9 +96,12 @@ pub enum Command {
     /// The audit trail of changes (MANAGEMENT)
     #[command(subcommand)]
     Audit(audit::AuditCmd),
-    /// Database maintenance: migrate, status, stop (no session needed)
+    /// Database maintenance: migrate, status, stop, seed, backup, restore (no session needed)
     #[command(subcommand)]
     Db(db::DbCmd),
+    /// Run the CRM as a server: users then need only its address (EPICCRM_SERVER)
+    #[command(after_help = serve::AFTER_HELP)]
+    Serve(serve::Serve),
     /// Fill an empty database with realistic sample data and print how to log in
     #[command(after_help = "Example (zero-config, nothing to set up):\n  epicevents demo")]
     Demo,
@@ -110,23 +120,61 @@ pub enum Command {
     Man,
 }
 
+/// The command line's definition: the derived one, with what it cannot say by itself added
+/// — who may run each command (from the permission table), and a group's help when no
+/// subcommand is given.
+pub fn command() -> clap::Command {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    annotate(cmd, "")
+}
+
+fn annotate(mut cmd: clap::Command, path: &str) -> clap::Command {
+    let names: Vec<String> = cmd.get_subcommands().map(|s| s.get_name().to_owned()).collect();
+    if !names.is_empty() {
+        cmd = cmd.arg_required_else_help(true);
+    }
+    for name in names {
+        let full = if path.is_empty() { name.clone() } else { format!("{path} {name}") };
+        cmd = cmd.mut_subcommand(&name, |sub| {
+            let sub = match who_may_run(&full) {
+                Some(who) => {
+                    let after = sub.get_after_help().map(|s| s.to_string()).unwrap_or_default();
+                    sub.after_help(format!("Who may run it: {who}\n\n{after}"))
+                }
+                None => sub,
+            };
+            annotate(sub, &full)
+        });
+    }
+    cmd
+}
+
+/// The permission line of a command's help, from the permission table.
+fn who_may_run(command: &str) -> Option<String> {
+    if command == "create-employee" {
+        let managers = permissions::who_may(permissions::Action::EmployeeCreate);
+        return Some(format!("{managers}; anyone while there is no employee at all (bootstrap)"));
+    }
+    let all = permissions::who_may(permissions::action_for(command)?);
+    Some(match permissions::action_for(&format!("{command} --mine")) {
+        Some(mine) => format!("{all} (with --mine: {})", permissions::who_may(mine)),
+        None => all,
+    })
+}
+
 impl Cli {
-    pub async fn run(self) -> Result<()> {
+    /// Runs the command; `program` is how the binary was invoked.
+    pub async fn run(self, program: String) -> Result<()> {
         // these need neither settings nor a database
         match &self.command {
             Command::Completions { shell } => {
                 let mut buf = Vec::new();
-                clap_complete::generate(
-                    *shell,
-                    &mut <Cli as clap::CommandFactory>::command(),
-                    "epicevents",
-                    &mut buf,
-                );
+                clap_complete::generate(*shell, &mut command(), "epicevents", &mut buf);
                 return crate::output::emit(&String::from_utf8_lossy(&buf));
             }
             Command::Man => {
                 let mut buf = Vec::new();
-                clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                clap_mangen::Man::new(command())
                     .render(&mut buf)
                     .map_err(|e| Error::internal("cannot render the man page", e))?;
                 return crate::output::emit(&String::from_utf8_lossy(&buf));
@@ -135,15 +183,16 @@ impl Cli {
         }
         let settings = Settings::load()?;
         let _sentry = crate::telemetry::init(&settings)?;
+        let format = match (self.json, self.csv) {
+            (true, _) => Format::Json,
+            (_, true) => Format::Csv,
+            _ => Format::Human,
+        };
         let name = self.command.name();
-        let mut ctx = Context::new(settings, Output::new(self.json));
+        let mut ctx = Context::new(settings, Output::new(format), program);
         let result = self.command.run(&mut ctx).await;
-        match &result {
-            Ok(()) => crate::telemetry::flush_business_events(ctx.actor_role.map(|r| r.as_str())),
-            Err(e) => {
-                crate::telemetry::discard_business_events();
-                crate::telemetry::report_error(e, name);
-            }
+        if let Err(e) = &result {
+            crate::telemetry::report_error(e, name);
         }
         result
     }
@@ -165,6 +214,7 @@ impl Command {
             Command::Event(_) => "event",
             Command::Audit(_) => "audit",
             Command::Db(_) => "db",
+            Command::Serve(_) => "serve",
             Command::Demo => "demo",
             Command::Completions { .. } => "completions",
             Command::Man => "man",
@@ -177,7 +227,7 @@ impl Command {
             Command::Whoami => auth::whoami(ctx).await,
             Command::RefreshToken => auth::refresh(ctx).await,
             Command::Logout => auth::logout(ctx).await,
-            Command::CreateEmployee(c) => employee::create_employee(c, ctx).await,
+            Command::CreateEmployee(c) => employee::create(c, ctx, true).await,
             Command::ManagementOnly => auth::management_only(ctx).await,
             Command::Employee(c) => c.run(ctx).await,
             Command::Client(c) => c.run(ctx).await,
@@ -185,6 +235,7 @@ impl Command {
             Command::Event(c) => c.run(ctx).await,
             Command::Audit(c) => c.run(ctx).await,
             Command::Db(c) => c.run(ctx).await,
+            Command::Serve(c) => c.run(ctx).await,
             Command::Demo => demo::run(ctx).await,
             Command::Completions { .. } | Command::Man => Ok(()),
         }
@@ -195,129 +246,101 @@ impl Command {
 #[derive(Debug, Args, Clone, Copy)]
 pub struct Paging {
     /// At most this many rows
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=100_000))]
+    #[arg(long, default_value_t = crate::api::DEFAULT_LIMIT,
+          value_parser = clap::value_parser!(i64).range(1..=crate::api::MAX_LIMIT))]
     pub limit: i64,
     /// Skip this many rows first
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(i64).range(0..))]
     pub offset: i64,
+    /// Only rows after this id in the list's order (keyset paging: pass the last id you saw)
+    #[arg(long, value_name = "ID", value_parser = id)]
+    pub after: Option<i64>,
     /// Every row (lifts --limit)
     #[arg(long)]
     pub all: bool,
 }
 
 impl Paging {
-    pub fn page(&self) -> crate::repo::Page {
-        crate::repo::Page { limit: (!self.all).then_some(self.limit), offset: self.offset }
+    pub fn page(&self) -> Page {
+        Page { limit: self.limit, all: self.all, offset: self.offset, after: self.after }
     }
 }
 
-/// A parse failure of a domain type, as a usage error (exit 2).
-pub fn usage<T>(r: std::result::Result<T, String>) -> Result<T> {
-    r.map_err(Error::usage)
+/// Streams a list to the output, row by row.
+pub async fn list<Q: crate::service::RunList>(ctx: &mut Context, q: Q, paging: Paging) -> Result<()>
+where
+    Q::Row: crate::output::Render + Send,
+{
+    let mut w = ctx.out.list_writer::<Q::Row>();
+    ctx.backend()?.list(q, paging.page(), &mut w).await?;
+    w.finish()
+}
+
+/// A row id on the command line (`not a valid id: abc`, exit 2).
+pub fn id(s: &str) -> std::result::Result<i64, String> {
+    crate::domain::parse_id(s)
 }
 
 /// An update command given no field to change (exit 2).
-pub fn nothing_to_update() -> Error {
-    Error::usage("nothing to update: give at least one option to change")
-        .with_hint("see --help for the options")
+pub fn nothing_to_update(command: &str) -> Error {
+    crate::service::employee::nothing_to_update()
+        .with_hint(format!("see `epicevents {command} --help` for what can be changed"))
 }
 
-/// Before a delete: with `--yes`, nothing; otherwise ask on a terminal — and only about a
-/// row that exists, which `show` reads first — or refuse without one.
-pub async fn confirm_delete<T>(
-    ctx: &mut Context,
-    actor: &Actor,
-    yes: bool,
-    noun: &str,
-    id: i64,
-    show: impl AsyncFnOnce(&mut PgConnection, &Actor, i64) -> Result<T>,
-) -> Result<()> {
-    if !yes {
-        show(ctx.db().await?, actor, id).await?;
+/// Before a delete: the permission and whatever would refuse the delete are checked first
+/// (spec §3, by the preflight), then, without `--yes`, the question is asked on a terminal.
+pub async fn confirm_delete(ctx: &mut Context, entity: Entity, id: i64, yes: bool) -> Result<()> {
+    if yes {
+        return Ok(());
     }
-    input::confirm(yes, &format!("Delete {noun} {id}?"))
+    let clearance: Clearance = ctx.backend()?.call(Preflight::Delete { entity, id }).await?;
+    let question =
+        clearance.question.unwrap_or_else(|| format!("Delete {} {id}?", entity.as_str()));
+    input::confirm(&question)
 }
 
 /// What a command may need, each part made on first use.
 pub struct Context {
     pub settings: Settings,
     pub out: Output,
-    conn: Option<PgConnection>,
-    embedded: Option<Embedded>,
-    /// The role of the authenticated employee, once known (for telemetry tags).
-    pub actor_role: Option<crate::domain::Role>,
+    /// How the binary was invoked (its first argument), for commands it suggests.
+    pub program: String,
+    backend: Option<Backend>,
+    database: Option<Database>,
+}
+
+/// Notes for the user (a first run, a warning of the token store), on stderr.
+fn reporter() -> Arc<dyn Fn(&str) + Send + Sync> {
+    Arc::new(|m: &str| eprintln!("{m}"))
 }
 
 impl Context {
-    pub fn new(settings: Settings, out: Output) -> Self {
-        Context { settings, out, conn: None, embedded: None, actor_role: None }
+    pub fn new(settings: Settings, out: Output, program: String) -> Self {
+        Context { settings, out, program, backend: None, database: None }
     }
 
-    /// The zero-config database (when `DATABASE_URL` is not set).
-    pub fn embedded(&mut self) -> Result<&Embedded> {
-        if self.embedded.is_none() {
-            self.embedded = Some(Embedded::new(&self.settings)?);
-        }
-        self.embedded.as_ref().ok_or_else(|| Error::unavailable("BUG: no embedded database"))
-    }
-
-    /// A connection to a database whose schema is current (exit 7 otherwise).
-    pub async fn db(&mut self) -> Result<&mut PgConnection> {
-        if self.conn.is_none() {
-            let conn = match &self.settings.database_url {
+    /// Where commands go: the server of `EPICCRM_SERVER`, or the database directly.
+    pub fn backend(&mut self) -> Result<&mut Backend> {
+        if self.backend.is_none() {
+            let backend = match &self.settings.server {
                 Some(url) => {
-                    let mut conn = crate::db::connect(&crate::db::options_from_url(url)?).await?;
-                    crate::db::check_schema(&mut conn).await?;
-                    conn
+                    Backend::Remote(Box::new(Remote::new(&self.settings, url.clone(), reporter())?))
                 }
-                None => self.embedded()?.connect().await?,
+                None => Backend::Direct(Box::new(Direct::new(self.settings.clone(), reporter())?)),
             };
-            self.conn = Some(conn);
+            self.backend = Some(backend);
         }
-        self.conn.as_mut().ok_or_else(|| Error::unavailable("BUG: no connection"))
+        self.backend.as_mut().ok_or_else(|| Error::unavailable("BUG: no backend"))
     }
 
-    /// A connection whatever the schema's state (for `db migrate` and `db status`).
-    pub async fn db_unchecked(&mut self) -> Result<&mut PgConnection> {
-        if self.conn.is_none() {
-            let options = match &self.settings.database_url {
-                Some(url) => crate::db::options_from_url(url)?,
-                None => {
-                    let e = self.embedded()?;
-                    e.ensure_running().await?;
-                    e.options()
-                }
-            };
-            self.conn = Some(crate::db::connect(&options).await?);
-        }
-        self.conn.as_mut().ok_or_else(|| Error::unavailable("BUG: no connection"))
+    /// The database itself, for the operator's commands (`db …`, `demo`, `serve`), whatever
+    /// `EPICCRM_SERVER` says.
+    pub fn database(&mut self) -> &mut Database {
+        self.database.get_or_insert_with(|| Database::new(self.settings.clone(), reporter()))
     }
 
-    pub fn jwt(&mut self) -> Result<Jwt> {
-        let secret = match (&self.settings.jwt_secret, &self.settings.database_url) {
-            (Some(s), _) => s.clone(),
-            (None, None) => self.embedded()?.jwt_secret()?,
-            (None, Some(_)) => {
-                return Err(Error::unavailable("EPICCRM_JWT_SECRET is not set").with_hint(
-                    "set it to a random string of at least 32 bytes, e.g. `openssl rand -hex 32`",
-                ));
-            }
-        };
-        Ok(Jwt::new(secret, &self.settings))
-    }
-
-    pub fn store(&self) -> Result<TokenStore> {
-        TokenStore::new(&self.settings)
-    }
-
-    /// The logged-in, active employee (exit 3 otherwise).
-    pub async fn actor(&mut self) -> Result<Actor> {
-        let jwt = self.jwt()?;
-        let store = self.store()?;
-        let rotate = self.settings.rotate_refresh;
-        let conn = self.db().await?;
-        let actor = guard::authenticate(conn, &jwt, &store, rotate).await?;
-        self.actor_role = Some(actor.role);
-        Ok(actor)
+    /// The database, handed over (to the server, which keeps it).
+    pub fn take_database(&mut self) -> Database {
+        self.database.take().unwrap_or_else(|| Database::new(self.settings.clone(), reporter()))
     }
 }

@@ -4,7 +4,8 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A syntactically plausible e-mail address: `local@domain.tld`, no spaces, at most 254
-/// characters. Stored as typed (trimmed); uniqueness is case-insensitive in the database.
+/// characters, no control or bidirectional-override character. Stored as typed (trimmed);
+/// uniqueness is case-insensitive in the database.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Email(String);
 
@@ -12,7 +13,10 @@ impl Email {
     pub fn parse(input: &str) -> Result<Self, String> {
         let s = input.trim();
         let err = || format!("invalid email address: {s:?}");
-        if s.is_empty() || s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if s.is_empty()
+            || s.len() > 254
+            || s.chars().any(|c| c.is_whitespace() || c.is_control() || super::is_bidi_control(c))
+        {
             return Err(err());
         }
         let (local, domain) = s.rsplit_once('@').ok_or_else(err)?;
@@ -44,6 +48,8 @@ impl FromStr for Email {
         Email::parse(s)
     }
 }
+
+super::string_serde!(Email, Email::parse);
 
 impl fmt::Display for Email {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1,7 +1,9 @@
-//! Types that cannot hold invalid values. Everything that comes from the command line is
-//! parsed into one of these before it reaches a service or a repository.
+//! Types that cannot hold invalid values. Everything that comes from the command line or the
+//! network is parsed into one of these (by clap's `value_parser` or by serde, through the
+//! same `parse`) before it reaches a service or a repository.
 
 mod email;
+mod id;
 mod money;
 mod password;
 mod role;
@@ -9,11 +11,31 @@ mod text;
 mod time;
 
 pub use email::Email;
-pub use money::{Money, serialize_decimal};
-pub use password::Password;
+pub use id::{Attendees, parse_id};
+pub use money::Money;
+pub use password::{Password, deserialize_for_login};
 pub use role::Role;
-pub use text::{Name, OptionalText};
+pub use text::{Name, Notes, OptionalText, escape_controls, is_bidi_control};
 pub use time::{EventPeriod, Timestamp};
+
+/// Serialises a type as its `Display` string and deserialises it through its parser, so that
+/// a value arriving over the network passes the same rule as one typed on the command line.
+macro_rules! string_serde {
+    ($ty:ty, $parse:expr) => {
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                ($parse)(&s).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+pub(crate) use string_serde;
 
 /// Property tests: every parser takes any input without panicking and accepts exactly what
 /// its rule says.
@@ -77,13 +99,27 @@ mod properties {
         }
 
         #[test]
-        fn names_are_trimmed_non_blank_printable(s in any::<String>()) {
+        fn names_are_trimmed_non_blank_one_line(s in any::<String>()) {
             let t = s.trim();
-            let want = !t.is_empty() && t.chars().count() <= 200 && !t.chars().any(char::is_control);
+            let want = !t.is_empty()
+                && t.chars().count() <= 200
+                && !t.chars().any(|c| c.is_control() || is_bidi_control(c));
             match Name::parse("name", &s) {
                 Ok(n) => { prop_assert!(want); prop_assert_eq!(n.as_str(), t); }
                 Err(_) => prop_assert!(!want),
             }
+        }
+
+        #[test]
+        fn escaped_text_has_no_control_or_bidi_character(s in any::<String>()) {
+            let e = escape_controls(&s);
+            prop_assert!(!e.chars().any(|c| c.is_control() || is_bidi_control(c)), "{e:?}");
+        }
+
+        #[test]
+        fn ids_are_positive_integers(s in any::<String>()) {
+            let want = s.parse::<i64>().is_ok_and(|n| n > 0);
+            prop_assert_eq!(parse_id(&s).is_ok(), want);
         }
 
         #[test]

@@ -39,6 +39,28 @@ impl Password {
     }
 }
 
+// Serialised only to cross to the server (a request body); `Debug` stays redacted.
+impl serde::Serialize for Password {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+/// A password arriving in a request for a new password: the policy applies.
+impl<'de> serde::Deserialize<'de> for Password {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Password::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// For `#[serde(deserialize_with)]` on a password typed to log in or to prove who one is:
+/// no policy, only the length bound of [`Password::for_login`].
+pub fn deserialize_for_login<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Password, D::Error> {
+    let s = <String as serde::Deserialize>::deserialize(d)?;
+    Password::for_login(&s).map_err(serde::de::Error::custom)
+}
+
 impl fmt::Debug for Password {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Password(<redacted>)")

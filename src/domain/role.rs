@@ -3,8 +3,11 @@
 use std::fmt;
 use std::str::FromStr;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, clap::ValueEnum)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+// on the command line: `--role sales` as well as `--role SALES` (`ignore_case` on the args)
 #[value(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Role {
     Management,

@@ -39,16 +39,57 @@ impl Timestamp {
         ))
     }
 
+    /// RFC 3339 only (with its offset): what crosses the network, where "local time" would
+    /// be the server's.
+    pub fn parse_rfc3339(input: &str) -> Result<Self, String> {
+        let t = DateTime::parse_from_rfc3339(input.trim())
+            .map_err(|_| format!("invalid date {input:?} (expected RFC 3339)"))?;
+        let t = Timestamp(t.with_timezone(&Utc));
+        if !(1..=9999).contains(&t.0.year()) {
+            return Err(format!("{input:?} is out of range (years 1 to 9999)"));
+        }
+        Ok(t)
+    }
+
+    pub fn from_utc(t: DateTime<Utc>) -> Self {
+        Timestamp(t)
+    }
+
     pub fn utc(self) -> DateTime<Utc> {
         self.0
     }
 }
 
-/// A start strictly before an end.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+impl std::fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+    }
+}
+
+super::string_serde!(Timestamp, Timestamp::parse_rfc3339);
+
+/// A start strictly before an end: the one place this rule is written (the database checks
+/// it too, `events_period_check`). On the wire, `start_at` and `end_at`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "RawPeriod")]
 pub struct EventPeriod {
+    #[serde(rename = "start_at")]
     start: Timestamp,
+    #[serde(rename = "end_at")]
     end: Timestamp,
+}
+
+#[derive(serde::Deserialize)]
+struct RawPeriod {
+    start_at: Timestamp,
+    end_at: Timestamp,
+}
+
+impl TryFrom<RawPeriod> for EventPeriod {
+    type Error = String;
+    fn try_from(r: RawPeriod) -> Result<Self, String> {
+        EventPeriod::new(r.start_at, r.end_at)
+    }
 }
 
 impl EventPeriod {

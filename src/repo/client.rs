@@ -1,82 +1,75 @@
-//! The `clients` table.
+//! The `clients` table, read with its sales contact's name.
 
-use chrono::{DateTime, Utc};
-use serde::Serialize;
-use sqlx::{PgConnection, PgExecutor, Postgres, QueryBuilder};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 
-use super::Page;
-
+use super::UnnamedExt;
+use super::{RowSink, on_delete, on_write, push_page};
+use crate::api::{Client, ClientQuery, Page};
+use crate::domain::{Email, Name, OptionalText};
 use crate::error::Result;
 
-#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
-pub struct Client {
-    pub id: i64,
-    pub first_name: String,
-    pub last_name: String,
-    pub email: String,
-    pub phone: Option<String>,
-    pub company_name: Option<String>,
-    pub sales_contact_id: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-pub struct NewClient<'a> {
-    pub first_name: &'a str,
-    pub last_name: &'a str,
-    pub email: &'a str,
-    pub phone: Option<&'a str>,
-    pub company_name: Option<&'a str>,
+pub struct NewClientRow<'a> {
+    pub first_name: &'a Name,
+    pub last_name: &'a Name,
+    pub email: &'a Email,
+    pub phone: &'a OptionalText,
+    pub company_name: &'a OptionalText,
     pub sales_contact_id: i64,
 }
 
-pub async fn insert(db: impl PgExecutor<'_>, c: &NewClient<'_>) -> Result<Client> {
-    Ok(sqlx::query_as!(
+pub async fn insert(db: &mut PgConnection, c: &NewClientRow<'_>) -> Result<Client> {
+    sqlx::query_as!(
         Client,
-        "insert into clients (first_name, last_name, email, phone, company_name, sales_contact_id)
-         values ($1, $2, $3, $4, $5, $6)
-         returning id, first_name, last_name, email, phone, company_name, sales_contact_id,
-                   created_at, updated_at",
-        c.first_name,
-        c.last_name,
-        c.email,
-        c.phone,
-        c.company_name,
+        r#"with c as (
+               insert into clients
+                   (first_name, last_name, email, phone, company_name, sales_contact_id)
+               values ($1, $2, $3, $4, $5, $6) returning *)
+           select c.id, c.first_name, c.last_name, c.email, c.phone, c.company_name,
+                  c.sales_contact_id, s.first_name || ' ' || s.last_name as "sales_contact_name!",
+                  c.created_at, c.updated_at
+           from c join employees s on s.id = c.sales_contact_id"#,
+        c.first_name.as_str(),
+        c.last_name.as_str(),
+        c.email.as_str(),
+        c.phone.as_deref(),
+        c.company_name.as_deref(),
         c.sales_contact_id
     )
+    .unnamed()
     .fetch_one(db)
-    .await?)
+    .await
+    .map_err(on_write)
 }
 
-pub async fn get(db: impl PgExecutor<'_>, id: i64) -> Result<Option<Client>> {
+pub async fn get(db: &mut PgConnection, id: i64) -> Result<Option<Client>> {
     Ok(sqlx::query_as!(
         Client,
-        "select id, first_name, last_name, email, phone, company_name, sales_contact_id,
-                created_at, updated_at
-         from clients where id = $1",
+        r#"select c.id, c.first_name, c.last_name, c.email, c.phone, c.company_name,
+                  c.sales_contact_id, s.first_name || ' ' || s.last_name as "sales_contact_name!",
+                  c.created_at, c.updated_at
+           from clients c join employees s on s.id = c.sales_contact_id
+           where c.id = $1"#,
         id
     )
+    .unnamed()
     .fetch_optional(db)
     .await?)
 }
 
-pub async fn get_for_update(db: impl PgExecutor<'_>, id: i64) -> Result<Option<Client>> {
+/// Locks the client row for the rest of the transaction.
+pub async fn get_for_update(db: &mut PgConnection, id: i64) -> Result<Option<Client>> {
     Ok(sqlx::query_as!(
         Client,
-        "select id, first_name, last_name, email, phone, company_name, sales_contact_id,
-                created_at, updated_at
-         from clients where id = $1 for update",
+        r#"select c.id, c.first_name, c.last_name, c.email, c.phone, c.company_name,
+                  c.sales_contact_id, s.first_name || ' ' || s.last_name as "sales_contact_name!",
+                  c.created_at, c.updated_at
+           from clients c join employees s on s.id = c.sales_contact_id
+           where c.id = $1 for update of c"#,
         id
     )
+    .unnamed()
     .fetch_optional(db)
     .await?)
-}
-
-#[derive(Default)]
-pub struct ClientFilter<'a> {
-    pub sales_contact_id: Option<i64>,
-    /// Matched case-insensitively against the name, e-mail and company.
-    pub search: Option<&'a str>,
 }
 
 /// `%text%` for ILIKE, with the pattern characters of `text` escaped.
@@ -93,99 +86,117 @@ pub fn like_pattern(text: &str) -> String {
     p
 }
 
-/// The list query, after `prefix` (`""`, or `"explain "` for the plan tests).
-pub fn list_query(prefix: &str, f: &ClientFilter<'_>, page: Page) -> QueryBuilder<Postgres> {
+/// The list query, after `prefix` (`""`, or `"explain "` for the plan tests). `mine` is the
+/// caller's id when the query asks for their clients only.
+pub fn list_query(
+    prefix: &str,
+    q: &ClientQuery,
+    mine: Option<i64>,
+    page: Page,
+) -> QueryBuilder<Postgres> {
     let mut qb = QueryBuilder::new(prefix);
     qb.push(
-        "select id, first_name, last_name, email, phone, company_name, sales_contact_id, \
-         created_at, updated_at from clients where true",
+        "select c.id, c.first_name, c.last_name, c.email, c.phone, c.company_name, \
+         c.sales_contact_id, s.first_name || ' ' || s.last_name as sales_contact_name, \
+         c.created_at, c.updated_at \
+         from clients c join employees s on s.id = c.sales_contact_id where true",
     );
-    if let Some(id) = f.sales_contact_id {
-        qb.push(" and sales_contact_id = ").push_bind(id);
+    if let Some(id) = mine {
+        qb.push(" and c.sales_contact_id = ").push_bind(id);
     }
-    if let Some(text) = f.search {
+    if let Some(text) = q.search.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         // the expression of the trigram index clients_search_idx
         qb.push(
-            " and (first_name || ' ' || last_name || ' ' || email || ' ' || \
-             coalesce(company_name, '')) ilike ",
+            " and (c.first_name || ' ' || c.last_name || ' ' || c.email || ' ' || \
+             coalesce(c.company_name, '')) ilike ",
         )
         .push_bind(like_pattern(text));
     }
-    page.push(&mut qb, "id");
+    push_page(&mut qb, "c.id", false, page);
     qb
 }
 
 pub async fn list(
     db: &mut PgConnection,
-    f: &ClientFilter<'_>,
+    q: &ClientQuery,
+    mine: Option<i64>,
     page: Page,
-    sink: impl FnMut(Client) -> Result<bool>,
+    sink: &mut impl RowSink<Client>,
 ) -> Result<()> {
-    super::stream(db, list_query("", f, page), page, sink).await
+    super::stream(db, list_query("", q, mine, page), sink).await
 }
 
 /// `None` leaves a field as it is; for the optional fields `Some(None)` clears it.
-#[derive(Default)]
 pub struct ClientChanges<'a> {
-    pub first_name: Option<&'a str>,
-    pub last_name: Option<&'a str>,
-    pub email: Option<&'a str>,
-    pub phone: Option<Option<&'a str>>,
-    pub company_name: Option<Option<&'a str>>,
+    pub first_name: Option<&'a Name>,
+    pub last_name: Option<&'a Name>,
+    pub email: Option<&'a Email>,
+    pub phone: Option<&'a OptionalText>,
+    pub company_name: Option<&'a OptionalText>,
 }
 
 pub async fn update(
-    db: impl PgExecutor<'_>,
+    db: &mut PgConnection,
     id: i64,
     c: &ClientChanges<'_>,
 ) -> Result<Option<Client>> {
-    Ok(sqlx::query_as!(
+    sqlx::query_as!(
         Client,
-        "update clients set
-             first_name = coalesce($2, first_name),
-             last_name = coalesce($3, last_name),
-             email = coalesce($4, email),
-             phone = case when $5 then $6 else phone end,
-             company_name = case when $7 then $8 else company_name end
-         where id = $1
-         returning id, first_name, last_name, email, phone, company_name, sales_contact_id,
-                   created_at, updated_at",
+        r#"with c as (
+               update clients set
+                   first_name = coalesce($2, first_name),
+                   last_name = coalesce($3, last_name),
+                   email = coalesce($4, email),
+                   phone = case when $5 then $6 else phone end,
+                   company_name = case when $7 then $8 else company_name end
+               where id = $1 returning *)
+           select c.id, c.first_name, c.last_name, c.email, c.phone, c.company_name,
+                  c.sales_contact_id, s.first_name || ' ' || s.last_name as "sales_contact_name!",
+                  c.created_at, c.updated_at
+           from c join employees s on s.id = c.sales_contact_id"#,
         id,
-        c.first_name,
-        c.last_name,
-        c.email,
+        c.first_name.map(Name::as_str),
+        c.last_name.map(Name::as_str),
+        c.email.map(Email::as_str),
         c.phone.is_some(),
-        c.phone.flatten(),
+        c.phone.and_then(OptionalText::as_deref),
         c.company_name.is_some(),
-        c.company_name.flatten(),
+        c.company_name.and_then(OptionalText::as_deref),
     )
+    .unnamed()
     .fetch_optional(db)
-    .await?)
+    .await
+    .map_err(on_write)
 }
 
 /// Gives the client to another sales contact; its contracts follow (the foreign key
-/// cascades the update). Returns how many contracts moved.
+/// cascades the update).
 pub async fn reassign(
-    db: impl PgExecutor<'_>,
+    db: &mut PgConnection,
     id: i64,
     sales_contact_id: i64,
 ) -> Result<Option<Client>> {
-    Ok(sqlx::query_as!(
+    sqlx::query_as!(
         Client,
-        "update clients set sales_contact_id = $2 where id = $1
-         returning id, first_name, last_name, email, phone, company_name, sales_contact_id,
-                   created_at, updated_at",
+        r#"with c as (update clients set sales_contact_id = $2 where id = $1 returning *)
+           select c.id, c.first_name, c.last_name, c.email, c.phone, c.company_name,
+                  c.sales_contact_id, s.first_name || ' ' || s.last_name as "sales_contact_name!",
+                  c.created_at, c.updated_at
+           from c join employees s on s.id = c.sales_contact_id"#,
         id,
         sales_contact_id
     )
+    .unnamed()
     .fetch_optional(db)
-    .await?)
+    .await
+    .map_err(on_write)
 }
 
-pub async fn delete(db: impl PgExecutor<'_>, id: i64) -> Result<bool> {
+pub async fn delete(db: &mut PgConnection, id: i64) -> Result<bool> {
     let r = sqlx::query!("delete from clients where id = $1", id)
+        .persistent(false)
         .execute(db)
         .await
-        .map_err(super::still_referenced)?;
+        .map_err(on_delete(id))?;
     Ok(r.rows_affected() == 1)
 }

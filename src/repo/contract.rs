@@ -1,172 +1,197 @@
-//! The `contracts` table. Changes that race (sign, pay) are single guarded statements.
+//! The `contracts` table, read with its client's and sales contact's names. Changes that race
+//! (sign, pay) are single guarded statements.
 
-use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
-use serde::Serialize;
-use sqlx::{PgConnection, PgExecutor, Postgres, QueryBuilder};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 
-use super::Page;
-
+use super::UnnamedExt;
+use super::{RowSink, on_delete, on_write, push_page};
+use crate::api::{Contract, ContractQuery, Page};
+use crate::domain::Money;
 use crate::error::Result;
-
-#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
-pub struct Contract {
-    pub id: i64,
-    pub client_id: i64,
-    pub sales_contact_id: i64,
-    #[serde(serialize_with = "crate::domain::serialize_decimal")]
-    pub total_amount: Decimal,
-    #[serde(serialize_with = "crate::domain::serialize_decimal")]
-    pub amount_due: Decimal,
-    pub is_signed: bool,
-    pub signed_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
 
 /// Creates a contract for a client; its sales contact is the client's. `None`: no client.
 pub async fn insert(
-    db: impl PgExecutor<'_>,
+    db: &mut PgConnection,
     client_id: i64,
-    total: Decimal,
-    due: Decimal,
+    total: Money,
+    due: Money,
     signed: bool,
 ) -> Result<Option<Contract>> {
-    Ok(sqlx::query_as!(
+    sqlx::query_as!(
         Contract,
-        "insert into contracts (client_id, sales_contact_id, total_amount, amount_due, is_signed, signed_at)
-         select id, sales_contact_id, $2, $3, $4, case when $4 then now() end
-         from clients where id = $1
-         returning id, client_id, sales_contact_id, total_amount, amount_due, is_signed, signed_at,
-                   created_at, updated_at",
+        r#"with k as (
+               insert into contracts
+                   (client_id, sales_contact_id, total_amount, amount_due, is_signed, signed_at)
+               select id, sales_contact_id, $2, $3, $4, case when $4 then now() end
+               from clients where id = $1
+               returning *)
+           select k.id, k.client_id, c.first_name || ' ' || c.last_name as "client_name!",
+                  k.sales_contact_id, s.first_name || ' ' || s.last_name as "sales_contact_name!",
+                  k.total_amount as "total_amount: Money", k.amount_due as "amount_due: Money",
+                  k.is_signed, k.signed_at, k.created_at, k.updated_at
+           from k join clients c on c.id = k.client_id join employees s on s.id = k.sales_contact_id"#,
         client_id,
-        total,
-        due,
+        total as Money,
+        due as Money,
         signed
     )
+    .unnamed()
     .fetch_optional(db)
-    .await?)
+    .await
+    .map_err(on_write)
 }
 
-pub async fn get(db: impl PgExecutor<'_>, id: i64) -> Result<Option<Contract>> {
+pub async fn get(db: &mut PgConnection, id: i64) -> Result<Option<Contract>> {
     Ok(sqlx::query_as!(
         Contract,
-        "select id, client_id, sales_contact_id, total_amount, amount_due, is_signed, signed_at,
-                created_at, updated_at
-         from contracts where id = $1",
+        r#"select k.id, k.client_id, c.first_name || ' ' || c.last_name as "client_name!",
+                  k.sales_contact_id, s.first_name || ' ' || s.last_name as "sales_contact_name!",
+                  k.total_amount as "total_amount: Money", k.amount_due as "amount_due: Money",
+                  k.is_signed, k.signed_at, k.created_at, k.updated_at
+           from contracts k join clients c on c.id = k.client_id
+                join employees s on s.id = k.sales_contact_id
+           where k.id = $1"#,
         id
     )
+    .unnamed()
     .fetch_optional(db)
     .await?)
 }
 
-pub async fn get_for_update(db: impl PgExecutor<'_>, id: i64) -> Result<Option<Contract>> {
+/// Locks the contract row for the rest of the transaction.
+pub async fn get_for_update(db: &mut PgConnection, id: i64) -> Result<Option<Contract>> {
     Ok(sqlx::query_as!(
         Contract,
-        "select id, client_id, sales_contact_id, total_amount, amount_due, is_signed, signed_at,
-                created_at, updated_at
-         from contracts where id = $1 for update",
+        r#"select k.id, k.client_id, c.first_name || ' ' || c.last_name as "client_name!",
+                  k.sales_contact_id, s.first_name || ' ' || s.last_name as "sales_contact_name!",
+                  k.total_amount as "total_amount: Money", k.amount_due as "amount_due: Money",
+                  k.is_signed, k.signed_at, k.created_at, k.updated_at
+           from contracts k join clients c on c.id = k.client_id
+                join employees s on s.id = k.sales_contact_id
+           where k.id = $1 for update of k"#,
         id
     )
+    .unnamed()
     .fetch_optional(db)
     .await?)
 }
 
-#[derive(Default)]
-pub struct ContractFilter {
-    pub unsigned: bool,
-    pub unpaid: bool,
-    pub sales_contact_id: Option<i64>,
-    pub client_id: Option<i64>,
-}
-
-/// The list query, after `prefix` (`""`, or `"explain "` for the plan tests).
-pub fn list_query(prefix: &str, f: &ContractFilter, page: Page) -> QueryBuilder<Postgres> {
+/// The list query, after `prefix` (`""`, or `"explain "` for the plan tests). `mine` is the
+/// caller's id when the query asks for their clients' contracts only.
+pub fn list_query(
+    prefix: &str,
+    q: &ContractQuery,
+    mine: Option<i64>,
+    page: Page,
+) -> QueryBuilder<Postgres> {
     let mut qb = QueryBuilder::new(prefix);
     qb.push(
-        "select id, client_id, sales_contact_id, total_amount, amount_due, is_signed, signed_at, \
-         created_at, updated_at from contracts where true",
+        "select k.id, k.client_id, c.first_name || ' ' || c.last_name as client_name, \
+         k.sales_contact_id, s.first_name || ' ' || s.last_name as sales_contact_name, \
+         k.total_amount, k.amount_due, k.is_signed, k.signed_at, k.created_at, k.updated_at \
+         from contracts k join clients c on c.id = k.client_id \
+         join employees s on s.id = k.sales_contact_id where true",
     );
-    if f.unsigned {
-        qb.push(" and not is_signed");
+    if q.unsigned {
+        qb.push(" and not k.is_signed");
     }
-    if f.unpaid {
-        qb.push(" and amount_due > 0");
+    if q.unpaid {
+        qb.push(" and k.amount_due > 0");
     }
-    if let Some(id) = f.sales_contact_id {
-        qb.push(" and sales_contact_id = ").push_bind(id);
+    if let Some(id) = mine {
+        qb.push(" and k.sales_contact_id = ").push_bind(id);
     }
-    if let Some(id) = f.client_id {
-        qb.push(" and client_id = ").push_bind(id);
+    if let Some(id) = q.client {
+        qb.push(" and k.client_id = ").push_bind(id);
     }
-    page.push(&mut qb, "id");
+    push_page(&mut qb, "k.id", false, page);
     qb
 }
 
 pub async fn list(
     db: &mut PgConnection,
-    f: &ContractFilter,
+    q: &ContractQuery,
+    mine: Option<i64>,
     page: Page,
-    sink: impl FnMut(Contract) -> Result<bool>,
+    sink: &mut impl RowSink<Contract>,
 ) -> Result<()> {
-    super::stream(db, list_query("", f, page), page, sink).await
+    super::stream(db, list_query("", q, mine, page), sink).await
 }
 
 pub async fn update(
-    db: impl PgExecutor<'_>,
+    db: &mut PgConnection,
     id: i64,
-    total: Option<Decimal>,
-    due: Option<Decimal>,
+    total: Option<Money>,
+    due: Option<Money>,
 ) -> Result<Option<Contract>> {
-    Ok(sqlx::query_as!(
+    sqlx::query_as!(
         Contract,
-        "update contracts set
-             total_amount = coalesce($2, total_amount),
-             amount_due = coalesce($3, amount_due)
-         where id = $1
-         returning id, client_id, sales_contact_id, total_amount, amount_due, is_signed, signed_at,
-                   created_at, updated_at",
+        r#"with k as (
+               update contracts set
+                   total_amount = coalesce($2, total_amount),
+                   amount_due = coalesce($3, amount_due)
+               where id = $1 returning *)
+           select k.id, k.client_id, c.first_name || ' ' || c.last_name as "client_name!",
+                  k.sales_contact_id, s.first_name || ' ' || s.last_name as "sales_contact_name!",
+                  k.total_amount as "total_amount: Money", k.amount_due as "amount_due: Money",
+                  k.is_signed, k.signed_at, k.created_at, k.updated_at
+           from k join clients c on c.id = k.client_id join employees s on s.id = k.sales_contact_id"#,
         id,
-        total,
-        due
+        total as Option<Money>,
+        due as Option<Money>
     )
+    .unnamed()
     .fetch_optional(db)
-    .await?)
+    .await
+    .map_err(on_write)
 }
 
 /// Signs an unsigned contract; `None` when it was already signed (or does not exist).
-pub async fn sign(db: impl PgExecutor<'_>, id: i64) -> Result<Option<Contract>> {
-    Ok(sqlx::query_as!(
+pub async fn sign(db: &mut PgConnection, id: i64) -> Result<Option<Contract>> {
+    sqlx::query_as!(
         Contract,
-        "update contracts set is_signed = true, signed_at = now()
-         where id = $1 and not is_signed
-         returning id, client_id, sales_contact_id, total_amount, amount_due, is_signed, signed_at,
-                   created_at, updated_at",
+        r#"with k as (
+               update contracts set is_signed = true, signed_at = now()
+               where id = $1 and not is_signed returning *)
+           select k.id, k.client_id, c.first_name || ' ' || c.last_name as "client_name!",
+                  k.sales_contact_id, s.first_name || ' ' || s.last_name as "sales_contact_name!",
+                  k.total_amount as "total_amount: Money", k.amount_due as "amount_due: Money",
+                  k.is_signed, k.signed_at, k.created_at, k.updated_at
+           from k join clients c on c.id = k.client_id join employees s on s.id = k.sales_contact_id"#,
         id
     )
+    .unnamed()
     .fetch_optional(db)
-    .await?)
+    .await
+    .map_err(on_write)
 }
 
 /// Lowers the amount due by `amount` if that leaves it at 0 or more; `None` otherwise.
-pub async fn pay(db: impl PgExecutor<'_>, id: i64, amount: Decimal) -> Result<Option<Contract>> {
-    Ok(sqlx::query_as!(
+pub async fn pay(db: &mut PgConnection, id: i64, amount: Money) -> Result<Option<Contract>> {
+    sqlx::query_as!(
         Contract,
-        "update contracts set amount_due = amount_due - $2
-         where id = $1 and amount_due >= $2
-         returning id, client_id, sales_contact_id, total_amount, amount_due, is_signed, signed_at,
-                   created_at, updated_at",
+        r#"with k as (
+               update contracts set amount_due = amount_due - $2
+               where id = $1 and amount_due >= $2 returning *)
+           select k.id, k.client_id, c.first_name || ' ' || c.last_name as "client_name!",
+                  k.sales_contact_id, s.first_name || ' ' || s.last_name as "sales_contact_name!",
+                  k.total_amount as "total_amount: Money", k.amount_due as "amount_due: Money",
+                  k.is_signed, k.signed_at, k.created_at, k.updated_at
+           from k join clients c on c.id = k.client_id join employees s on s.id = k.sales_contact_id"#,
         id,
-        amount
+        amount as Money
     )
+    .unnamed()
     .fetch_optional(db)
-    .await?)
+    .await
+    .map_err(on_write)
 }
 
-pub async fn delete(db: impl PgExecutor<'_>, id: i64) -> Result<bool> {
+pub async fn delete(db: &mut PgConnection, id: i64) -> Result<bool> {
     let r = sqlx::query!("delete from contracts where id = $1", id)
+        .persistent(false)
         .execute(db)
         .await
-        .map_err(super::still_referenced)?;
+        .map_err(on_delete(id))?;
     Ok(r.rows_affected() == 1)
 }

@@ -1,35 +1,14 @@
 //! The `employees` table.
 
-use chrono::{DateTime, Utc};
-use serde::Serialize;
-use sqlx::{PgConnection, PgExecutor, Postgres, QueryBuilder};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 
-use super::Page;
-
+use super::UnnamedExt;
+use super::{RowSink, on_delete, on_write, push_page};
+use crate::api::{Employee, EmployeeQuery, Page};
 use crate::domain::{Email, Name, Role};
 use crate::error::Result;
 
-/// An employee as shown to users: every column but the password hash.
-#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
-pub struct Employee {
-    pub id: i64,
-    pub first_name: String,
-    pub last_name: String,
-    pub email: String,
-    pub role: Role,
-    pub is_active: bool,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub deactivated_at: Option<DateTime<Utc>>,
-}
-
-impl Employee {
-    pub fn full_name(&self) -> String {
-        format!("{} {}", self.first_name, self.last_name)
-    }
-}
-
-pub struct NewEmployee<'a> {
+pub struct NewEmployeeRow<'a> {
     pub first_name: &'a Name,
     pub last_name: &'a Name,
     pub email: &'a Email,
@@ -37,8 +16,8 @@ pub struct NewEmployee<'a> {
     pub password_hash: &'a str,
 }
 
-pub async fn insert(db: impl PgExecutor<'_>, e: &NewEmployee<'_>) -> Result<Employee> {
-    Ok(sqlx::query_as!(
+pub async fn insert(db: &mut PgConnection, e: &NewEmployeeRow<'_>) -> Result<Employee> {
+    sqlx::query_as!(
         Employee,
         r#"insert into employees (first_name, last_name, email, role, password_hash)
            values ($1, $2, $3, $4, $5)
@@ -50,11 +29,13 @@ pub async fn insert(db: impl PgExecutor<'_>, e: &NewEmployee<'_>) -> Result<Empl
         e.role as Role,
         e.password_hash,
     )
+    .unnamed()
     .fetch_one(db)
-    .await?)
+    .await
+    .map_err(on_write)
 }
 
-pub async fn get(db: impl PgExecutor<'_>, id: i64) -> Result<Option<Employee>> {
+pub async fn get(db: &mut PgConnection, id: i64) -> Result<Option<Employee>> {
     Ok(sqlx::query_as!(
         Employee,
         r#"select id, first_name, last_name, email, role as "role: Role", is_active,
@@ -62,12 +43,13 @@ pub async fn get(db: impl PgExecutor<'_>, id: i64) -> Result<Option<Employee>> {
            from employees where id = $1"#,
         id
     )
+    .unnamed()
     .fetch_optional(db)
     .await?)
 }
 
 /// Locks the row for the rest of the transaction.
-pub async fn get_for_update(db: impl PgExecutor<'_>, id: i64) -> Result<Option<Employee>> {
+pub async fn get_for_update(db: &mut PgConnection, id: i64) -> Result<Option<Employee>> {
     Ok(sqlx::query_as!(
         Employee,
         r#"select id, first_name, last_name, email, role as "role: Role", is_active,
@@ -75,6 +57,7 @@ pub async fn get_for_update(db: impl PgExecutor<'_>, id: i64) -> Result<Option<E
            from employees where id = $1 for update"#,
         id
     )
+    .unnamed()
     .fetch_optional(db)
     .await?)
 }
@@ -86,8 +69,10 @@ pub struct Credentials {
     pub is_active: bool,
 }
 
+super::positional! { Credentials { id, password_hash, is_active } }
+
 pub async fn credentials_by_email(
-    db: impl PgExecutor<'_>,
+    db: &mut PgConnection,
     email: &Email,
 ) -> Result<Option<Credentials>> {
     Ok(sqlx::query_as!(
@@ -95,40 +80,42 @@ pub async fn credentials_by_email(
         "select id, password_hash, is_active from employees where lower(email) = lower($1)",
         email.as_str()
     )
+    .unnamed()
     .fetch_optional(db)
     .await?)
 }
 
+pub async fn password_hash(db: &mut PgConnection, id: i64) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar!("select password_hash from employees where id = $1", id)
+        .persistent(false)
+        .fetch_optional(db)
+        .await?)
+}
+
 /// The list query, after `prefix` (`""`, or `"explain "` for the plan tests).
-pub fn list_query(
-    prefix: &str,
-    role: Option<Role>,
-    include_inactive: bool,
-    page: Page,
-) -> QueryBuilder<Postgres> {
+pub fn list_query(prefix: &str, q: &EmployeeQuery, page: Page) -> QueryBuilder<Postgres> {
     let mut qb = QueryBuilder::new(prefix);
     qb.push(
         "select id, first_name, last_name, email, role, is_active, created_at, updated_at, \
          deactivated_at from employees where true",
     );
-    if let Some(r) = role {
+    if let Some(r) = q.role {
         qb.push(" and role = ").push_bind(r.as_str());
     }
-    if !include_inactive {
+    if !q.inactive {
         qb.push(" and is_active");
     }
-    page.push(&mut qb, "id");
+    push_page(&mut qb, "id", false, page);
     qb
 }
 
 pub async fn list(
     db: &mut PgConnection,
-    role: Option<Role>,
-    include_inactive: bool,
+    q: &EmployeeQuery,
     page: Page,
-    sink: impl FnMut(Employee) -> Result<bool>,
+    sink: &mut impl RowSink<Employee>,
 ) -> Result<()> {
-    super::stream(db, list_query("", role, include_inactive, page), page, sink).await
+    super::stream(db, list_query("", q, page), sink).await
 }
 
 pub struct EmployeeChanges<'a> {
@@ -139,7 +126,7 @@ pub struct EmployeeChanges<'a> {
 }
 
 pub async fn update(
-    db: impl PgExecutor<'_>,
+    db: &mut PgConnection,
     id: i64,
     c: &EmployeeChanges<'_>,
 ) -> Result<Option<Employee>> {
@@ -159,26 +146,25 @@ pub async fn update(
         c.email.map(Email::as_str),
         c.role.map(Role::as_str),
     )
+    .unnamed()
     .fetch_optional(db)
     .await
     // a role change is refused while clients or events still point at the old role
-    .map_err(super::still_referenced)
+    .map_err(on_delete(id))
 }
 
-pub async fn set_password_hash(db: impl PgExecutor<'_>, id: i64, hash: &str) -> Result<bool> {
+pub async fn set_password_hash(db: &mut PgConnection, id: i64, hash: &str) -> Result<bool> {
     let r = sqlx::query!("update employees set password_hash = $2 where id = $1", id, hash)
+        .persistent(false)
         .execute(db)
-        .await?;
+        .await
+        .map_err(on_write)?;
     Ok(r.rows_affected() == 1)
 }
 
 /// Sets `is_active`; `None` when the row does not exist.
-pub async fn set_active(
-    db: impl PgExecutor<'_>,
-    id: i64,
-    active: bool,
-) -> Result<Option<Employee>> {
-    Ok(sqlx::query_as!(
+pub async fn set_active(db: &mut PgConnection, id: i64, active: bool) -> Result<Option<Employee>> {
+    sqlx::query_as!(
         Employee,
         r#"update employees set
                is_active = $2,
@@ -189,37 +175,43 @@ pub async fn set_active(
         id,
         active
     )
+    .unnamed()
     .fetch_optional(db)
-    .await?)
+    .await
+    .map_err(on_write)
 }
 
-pub async fn delete(db: impl PgExecutor<'_>, id: i64) -> Result<bool> {
+pub async fn delete(db: &mut PgConnection, id: i64) -> Result<bool> {
     let r = sqlx::query!("delete from employees where id = $1", id)
+        .persistent(false)
         .execute(db)
         .await
-        .map_err(super::still_referenced)?;
+        .map_err(on_delete(id))?;
     Ok(r.rows_affected() == 1)
 }
 
-pub async fn any_exists(db: impl PgExecutor<'_>) -> Result<bool> {
+pub async fn any_exists(db: &mut PgConnection) -> Result<bool> {
     Ok(sqlx::query_scalar!(r#"select exists (select 1 from employees) as "e!""#)
+        .persistent(false)
         .fetch_one(db)
         .await?)
 }
 
 /// Active managers other than `id`.
-pub async fn other_active_managers(db: impl PgExecutor<'_>, id: i64) -> Result<i64> {
+pub async fn other_active_managers(db: &mut PgConnection, id: i64) -> Result<i64> {
     Ok(sqlx::query_scalar!(
         r#"select count(*) as "n!" from employees
            where role = 'MANAGEMENT' and is_active and id <> $1"#,
         id
     )
+    .persistent(false)
     .fetch_one(db)
     .await?)
 }
 
-/// Serialises bootstraps and changes to who manages: held until the transaction ends.
-pub async fn lock_bootstrap(db: impl PgExecutor<'_>) -> Result<()> {
-    sqlx::query!("select pg_advisory_xact_lock(7301, 1)").execute(db).await?;
+/// Serialises bootstraps and changes to who manages: a transaction-level advisory lock, held
+/// until the transaction ends (a session-level one would outlive it behind a pooler).
+pub async fn lock_bootstrap(db: &mut PgConnection) -> Result<()> {
+    sqlx::query("select pg_advisory_xact_lock(7301, 1)").persistent(false).execute(db).await?;
     Ok(())
 }

@@ -1,212 +1,238 @@
-//! The `events` table.
+//! The `events` table, read with its client's and support contact's names.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-use sqlx::{PgConnection, PgExecutor, Postgres, QueryBuilder};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 
-use super::Page;
-
+use super::UnnamedExt;
+use super::{RowSink, on_delete, on_write, push_page};
+use crate::api::{Event, EventQuery, Page};
+use crate::domain::{Name, Notes};
 use crate::error::Result;
 
-#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
-pub struct Event {
-    pub id: i64,
+pub struct NewEventRow<'a> {
     pub contract_id: i64,
     pub client_id: i64,
-    pub name: String,
+    pub name: &'a Name,
     pub start_at: DateTime<Utc>,
     pub end_at: DateTime<Utc>,
-    pub location: String,
+    pub location: &'a Name,
     pub attendees: i32,
-    pub notes: Option<String>,
-    pub support_contact_id: Option<i64>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+    pub notes: &'a Notes,
 }
 
-pub struct NewEvent<'a> {
-    pub contract_id: i64,
-    pub client_id: i64,
-    pub name: &'a str,
-    pub start_at: DateTime<Utc>,
-    pub end_at: DateTime<Utc>,
-    pub location: &'a str,
-    pub attendees: i32,
-    pub notes: Option<&'a str>,
-}
-
-pub async fn insert(db: impl PgExecutor<'_>, e: &NewEvent<'_>) -> Result<Event> {
-    Ok(sqlx::query_as!(
+pub async fn insert(db: &mut PgConnection, e: &NewEventRow<'_>) -> Result<Event> {
+    sqlx::query_as!(
         Event,
-        "insert into events (contract_id, client_id, name, start_at, end_at, location, attendees, notes)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)
-         returning id, contract_id, client_id, name, start_at, end_at, location, attendees, notes,
-                   support_contact_id, created_at, updated_at",
+        r#"with e as (
+               insert into events
+                   (contract_id, client_id, name, start_at, end_at, location, attendees, notes)
+               values ($1, $2, $3, $4, $5, $6, $7, $8) returning *)
+           select e.id, e.contract_id, e.client_id,
+                  c.first_name || ' ' || c.last_name as "client_name!", e.name, e.start_at,
+                  e.end_at, e.location, e.attendees, e.notes, e.support_contact_id,
+                  s.first_name || ' ' || s.last_name as "support_contact_name?",
+                  e.created_at, e.updated_at
+           from e join clients c on c.id = e.client_id
+                left join employees s on s.id = e.support_contact_id"#,
         e.contract_id,
         e.client_id,
-        e.name,
+        e.name.as_str(),
         e.start_at,
         e.end_at,
-        e.location,
+        e.location.as_str(),
         e.attendees,
-        e.notes
+        e.notes.as_deref()
     )
+    .unnamed()
     .fetch_one(db)
-    .await?)
+    .await
+    .map_err(on_write)
 }
 
-pub async fn get(db: impl PgExecutor<'_>, id: i64) -> Result<Option<Event>> {
+pub async fn get(db: &mut PgConnection, id: i64) -> Result<Option<Event>> {
     Ok(sqlx::query_as!(
         Event,
-        "select id, contract_id, client_id, name, start_at, end_at, location, attendees, notes,
-                support_contact_id, created_at, updated_at
-         from events where id = $1",
+        r#"select e.id, e.contract_id, e.client_id,
+                  c.first_name || ' ' || c.last_name as "client_name!", e.name, e.start_at,
+                  e.end_at, e.location, e.attendees, e.notes, e.support_contact_id,
+                  s.first_name || ' ' || s.last_name as "support_contact_name?",
+                  e.created_at, e.updated_at
+           from events e join clients c on c.id = e.client_id
+                left join employees s on s.id = e.support_contact_id
+           where e.id = $1"#,
         id
     )
+    .unnamed()
     .fetch_optional(db)
     .await?)
 }
 
-/// The event, locked, with its client's sales contact (the owner for permissions).
-pub async fn get_for_update(db: impl PgExecutor<'_>, id: i64) -> Result<Option<Event>> {
+/// Locks the event row for the rest of the transaction.
+pub async fn get_for_update(db: &mut PgConnection, id: i64) -> Result<Option<Event>> {
     Ok(sqlx::query_as!(
         Event,
-        "select id, contract_id, client_id, name, start_at, end_at, location, attendees, notes,
-                support_contact_id, created_at, updated_at
-         from events where id = $1 for update",
+        r#"select e.id, e.contract_id, e.client_id,
+                  c.first_name || ' ' || c.last_name as "client_name!", e.name, e.start_at,
+                  e.end_at, e.location, e.attendees, e.notes, e.support_contact_id,
+                  s.first_name || ' ' || s.last_name as "support_contact_name?",
+                  e.created_at, e.updated_at
+           from events e join clients c on c.id = e.client_id
+                left join employees s on s.id = e.support_contact_id
+           where e.id = $1 for update of e"#,
         id
     )
+    .unnamed()
     .fetch_optional(db)
     .await?)
 }
 
-#[derive(Default)]
-pub struct EventFilter {
-    pub no_support: bool,
-    pub support_contact_id: Option<i64>,
-    /// Events of the clients of this sales contact.
-    pub sales_contact_id: Option<i64>,
-    pub upcoming: bool,
-    pub contract_id: Option<i64>,
+/// Whose events `--mine` means.
+#[derive(Clone, Copy, Debug)]
+pub enum Mine {
+    /// Assigned to this SUPPORT employee.
+    Support(i64),
+    /// Of the clients of this SALES employee.
+    Sales(i64),
 }
+
+const SELECT: &str = "select e.id, e.contract_id, e.client_id, \
+    c.first_name || ' ' || c.last_name as client_name, e.name, e.start_at, e.end_at, \
+    e.location, e.attendees, e.notes, e.support_contact_id, \
+    s.first_name || ' ' || s.last_name as support_contact_name, e.created_at, e.updated_at \
+    from events e join clients c on c.id = e.client_id \
+    left join employees s on s.id = e.support_contact_id where ";
 
 /// The list query, after `prefix` (`""`, or `"explain "` for the plan tests).
-pub fn list_query(prefix: &str, f: &EventFilter, page: Page) -> QueryBuilder<Postgres> {
+pub fn list_query(
+    prefix: &str,
+    q: &EventQuery,
+    mine: Option<Mine>,
+    page: Page,
+) -> QueryBuilder<Postgres> {
     let mut qb = QueryBuilder::new(prefix);
-    qb.push(
-        "select id, contract_id, client_id, name, start_at, end_at, location, attendees, notes, \
-         support_contact_id, created_at, updated_at from events where ",
-    );
-    match f.sales_contact_id {
+    qb.push(SELECT);
+    match mine {
         // The events of a salesperson's clients: pick the page's ids first from
         // events_client_idx alone (an index-only scan), then read just those rows.
-        Some(id) => {
+        Some(Mine::Sales(id)) => {
             qb.push(
-                "id in (select id from events where client_id = any (array(\
+                "e.id in (select e.id from events e where e.client_id = any (array(\
                  select c.id from clients c where c.sales_contact_id = ",
             )
             .push_bind(id)
             .push("))");
-            push_filters(&mut qb, f);
-            page.push(&mut qb, "id");
-            qb.push(") order by id");
+            push_filters(&mut qb, q, None);
+            push_page(&mut qb, "e.id", false, page);
+            qb.push(") order by e.id");
         }
-        None => {
+        other => {
             qb.push("true");
-            push_filters(&mut qb, f);
-            page.push(&mut qb, "id");
+            push_filters(&mut qb, q, other);
+            push_page(&mut qb, "e.id", false, page);
         }
     }
     qb
 }
 
-fn push_filters(qb: &mut QueryBuilder<Postgres>, f: &EventFilter) {
-    if f.no_support {
-        qb.push(" and support_contact_id is null");
+fn push_filters(qb: &mut QueryBuilder<Postgres>, q: &EventQuery, mine: Option<Mine>) {
+    if q.no_support {
+        qb.push(" and e.support_contact_id is null");
     }
-    if let Some(id) = f.support_contact_id {
-        qb.push(" and support_contact_id = ").push_bind(id);
+    if let Some(Mine::Support(id)) = mine {
+        qb.push(" and e.support_contact_id = ").push_bind(id);
     }
-    if f.upcoming {
-        qb.push(" and start_at >= now()");
+    if q.upcoming {
+        qb.push(" and e.start_at >= now()");
     }
-    if let Some(id) = f.contract_id {
-        qb.push(" and contract_id = ").push_bind(id);
+    if let Some(id) = q.contract {
+        qb.push(" and e.contract_id = ").push_bind(id);
     }
 }
 
 pub async fn list(
     db: &mut PgConnection,
-    f: &EventFilter,
+    q: &EventQuery,
+    mine: Option<Mine>,
     page: Page,
-    sink: impl FnMut(Event) -> Result<bool>,
+    sink: &mut impl RowSink<Event>,
 ) -> Result<()> {
-    super::stream(db, list_query("", f, page), page, sink).await
+    super::stream(db, list_query("", q, mine, page), sink).await
 }
 
-#[derive(Default)]
 pub struct EventChanges<'a> {
-    pub name: Option<&'a str>,
+    pub name: Option<&'a Name>,
     pub start_at: Option<DateTime<Utc>>,
     pub end_at: Option<DateTime<Utc>>,
-    pub location: Option<&'a str>,
+    pub location: Option<&'a Name>,
     pub attendees: Option<i32>,
-    /// `Some(None)` clears the notes.
-    pub notes: Option<Option<&'a str>>,
+    /// `Some(empty notes)` clears them.
+    pub notes: Option<&'a Notes>,
 }
 
-pub async fn update(
-    db: impl PgExecutor<'_>,
-    id: i64,
-    c: &EventChanges<'_>,
-) -> Result<Option<Event>> {
-    Ok(sqlx::query_as!(
+pub async fn update(db: &mut PgConnection, id: i64, c: &EventChanges<'_>) -> Result<Option<Event>> {
+    sqlx::query_as!(
         Event,
-        "update events set
-             name = coalesce($2, name),
-             start_at = coalesce($3, start_at),
-             end_at = coalesce($4, end_at),
-             location = coalesce($5, location),
-             attendees = coalesce($6, attendees),
-             notes = case when $7 then $8 else notes end
-         where id = $1
-         returning id, contract_id, client_id, name, start_at, end_at, location, attendees, notes,
-                   support_contact_id, created_at, updated_at",
+        r#"with e as (
+               update events set
+                   name = coalesce($2, name),
+                   start_at = coalesce($3, start_at),
+                   end_at = coalesce($4, end_at),
+                   location = coalesce($5, location),
+                   attendees = coalesce($6, attendees),
+                   notes = case when $7 then $8 else notes end
+               where id = $1 returning *)
+           select e.id, e.contract_id, e.client_id,
+                  c.first_name || ' ' || c.last_name as "client_name!", e.name, e.start_at,
+                  e.end_at, e.location, e.attendees, e.notes, e.support_contact_id,
+                  s.first_name || ' ' || s.last_name as "support_contact_name?",
+                  e.created_at, e.updated_at
+           from e join clients c on c.id = e.client_id
+                left join employees s on s.id = e.support_contact_id"#,
         id,
-        c.name,
+        c.name.map(Name::as_str),
         c.start_at,
         c.end_at,
-        c.location,
+        c.location.map(Name::as_str),
         c.attendees,
         c.notes.is_some(),
-        c.notes.flatten()
+        c.notes.and_then(Notes::as_deref)
     )
+    .unnamed()
     .fetch_optional(db)
-    .await?)
+    .await
+    .map_err(on_write)
 }
 
 /// Sets or clears the support contact.
 pub async fn assign(
-    db: impl PgExecutor<'_>,
+    db: &mut PgConnection,
     id: i64,
     support_contact_id: Option<i64>,
 ) -> Result<Option<Event>> {
-    Ok(sqlx::query_as!(
+    sqlx::query_as!(
         Event,
-        "update events set support_contact_id = $2 where id = $1
-         returning id, contract_id, client_id, name, start_at, end_at, location, attendees, notes,
-                   support_contact_id, created_at, updated_at",
+        r#"with e as (update events set support_contact_id = $2 where id = $1 returning *)
+           select e.id, e.contract_id, e.client_id,
+                  c.first_name || ' ' || c.last_name as "client_name!", e.name, e.start_at,
+                  e.end_at, e.location, e.attendees, e.notes, e.support_contact_id,
+                  s.first_name || ' ' || s.last_name as "support_contact_name?",
+                  e.created_at, e.updated_at
+           from e join clients c on c.id = e.client_id
+                left join employees s on s.id = e.support_contact_id"#,
         id,
         support_contact_id
     )
+    .unnamed()
     .fetch_optional(db)
-    .await?)
+    .await
+    .map_err(on_write)
 }
 
-pub async fn delete(db: impl PgExecutor<'_>, id: i64) -> Result<bool> {
+pub async fn delete(db: &mut PgConnection, id: i64) -> Result<bool> {
     let r = sqlx::query!("delete from events where id = $1", id)
+        .persistent(false)
         .execute(db)
         .await
-        .map_err(super::still_referenced)?;
+        .map_err(on_delete(id))?;
     Ok(r.rows_affected() == 1)
 }

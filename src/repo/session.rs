@@ -1,21 +1,32 @@
 //! The `sessions` and `refresh_tokens` tables: server-side state of logins and rotation.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgExecutor;
+use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::UnnamedExt;
+use super::on_write;
 use crate::domain::Role;
 use crate::error::Result;
 
-pub async fn create_session(db: impl PgExecutor<'_>, id: Uuid, employee_id: i64) -> Result<()> {
-    sqlx::query!("insert into sessions (id, employee_id) values ($1, $2)", id, employee_id)
-        .execute(db)
-        .await?;
-    Ok(())
+pub async fn create_session(
+    db: &mut PgConnection,
+    id: Uuid,
+    employee_id: i64,
+) -> Result<DateTime<Utc>> {
+    sqlx::query_scalar!(
+        "insert into sessions (id, employee_id) values ($1, $2) returning created_at",
+        id,
+        employee_id
+    )
+    .persistent(false)
+    .fetch_one(db)
+    .await
+    .map_err(on_write)
 }
 
 pub async fn insert_refresh(
-    db: impl PgExecutor<'_>,
+    db: &mut PgConnection,
     jti: Uuid,
     session_id: Uuid,
     expires_at: DateTime<Utc>,
@@ -26,8 +37,10 @@ pub async fn insert_refresh(
         session_id,
         expires_at
     )
+    .persistent(false)
     .execute(db)
-    .await?;
+    .await
+    .map_err(on_write)?;
     Ok(())
 }
 
@@ -35,20 +48,26 @@ pub struct RefreshState {
     pub session_id: Uuid,
     pub used: bool,
     pub session_revoked: bool,
+    pub session_created_at: DateTime<Utc>,
     pub employee_id: i64,
     pub employee_active: bool,
+}
+
+super::positional! {
+    RefreshState { session_id, used, session_revoked, session_created_at, employee_id, employee_active }
 }
 
 /// The state of a refresh token, its row locked until the transaction ends so that two
 /// rotations of one token cannot both succeed.
 pub async fn refresh_state_for_update(
-    db: impl PgExecutor<'_>,
+    db: &mut PgConnection,
     jti: Uuid,
 ) -> Result<Option<RefreshState>> {
     Ok(sqlx::query_as!(
         RefreshState,
         r#"select r.session_id, r.used_at is not null as "used!",
                   s.revoked_at is not null as "session_revoked!",
+                  s.created_at as session_created_at,
                   e.id as employee_id, e.is_active as employee_active
            from refresh_tokens r
            join sessions s on s.id = r.session_id
@@ -57,27 +76,34 @@ pub async fn refresh_state_for_update(
            for update of r"#,
         jti
     )
+    .unnamed()
     .fetch_optional(db)
     .await?)
 }
 
-pub async fn mark_used(db: impl PgExecutor<'_>, jti: Uuid) -> Result<()> {
+pub async fn mark_used(db: &mut PgConnection, jti: Uuid) -> Result<()> {
     sqlx::query!("update refresh_tokens set used_at = now() where jti = $1", jti)
+        .persistent(false)
         .execute(db)
         .await?;
     Ok(())
 }
 
-pub async fn revoke_session(db: impl PgExecutor<'_>, id: Uuid) -> Result<()> {
-    sqlx::query!("update sessions set revoked_at = coalesce(revoked_at, now()) where id = $1", id)
-        .execute(db)
-        .await?;
-    Ok(())
+/// Ends a session; returns whether it was live until now.
+pub async fn revoke_session(db: &mut PgConnection, id: Uuid) -> Result<bool> {
+    let r = sqlx::query!(
+        "update sessions set revoked_at = now() where id = $1 and revoked_at is null",
+        id
+    )
+    .persistent(false)
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
 }
 
 /// Revokes every live session of an employee, but `keep` (the caller's own, if any).
 pub async fn revoke_all_of(
-    db: impl PgExecutor<'_>,
+    db: &mut PgConnection,
     employee_id: i64,
     keep: Option<Uuid>,
 ) -> Result<()> {
@@ -87,28 +113,31 @@ pub async fn revoke_all_of(
         employee_id,
         keep
     )
+    .persistent(false)
     .execute(db)
     .await?;
     Ok(())
 }
 
 /// Removes an employee's session history (before deleting the employee).
-pub async fn delete_all_of(tx: &mut sqlx::PgConnection, employee_id: i64) -> Result<()> {
+pub async fn delete_all_of(db: &mut PgConnection, employee_id: i64) -> Result<()> {
     sqlx::query!(
         "delete from refresh_tokens where session_id in
              (select id from sessions where employee_id = $1)",
         employee_id
     )
-    .execute(&mut *tx)
+    .persistent(false)
+    .execute(&mut *db)
     .await?;
     sqlx::query!("delete from sessions where employee_id = $1", employee_id)
-        .execute(&mut *tx)
+        .persistent(false)
+        .execute(&mut *db)
         .await?;
     Ok(())
 }
 
-/// What the guard needs on every command, in one round trip: the employee as the database
-/// has them now, and whether the session the token belongs to is still alive.
+/// What the guard needs, in one round trip: the employee as the database has them now, and
+/// the state of the session the token belongs to.
 pub struct Principal {
     pub id: i64,
     pub first_name: String,
@@ -116,23 +145,55 @@ pub struct Principal {
     pub email: String,
     pub role: Role,
     pub is_active: bool,
-    pub session_live: bool,
+    pub revoked: bool,
+    /// Older than the longest a session may last.
+    pub expired: bool,
 }
 
+super::positional! { Principal { id, first_name, last_name, email, role, is_active, revoked, expired } }
+
 pub async fn principal(
-    db: impl PgExecutor<'_>,
+    db: &mut PgConnection,
+    employee_id: i64,
+    session_id: Uuid,
+    max_days: i64,
+) -> Result<Option<Principal>> {
+    Ok(sqlx::query_as!(
+        Principal,
+        r#"select e.id, e.first_name, e.last_name, e.email, e.role as "role: Role", e.is_active,
+                  (s.revoked_at is not null) as "revoked!",
+                  (s.created_at <= now() - make_interval(days => $3::int)) as "expired!"
+           from employees e join sessions s on s.employee_id = e.id
+           where e.id = $1 and s.id = $2"#,
+        employee_id,
+        session_id,
+        max_days as i32
+    )
+    .unnamed()
+    .fetch_optional(db)
+    .await?)
+}
+
+/// [`principal`], with the employee row locked `FOR SHARE` until the transaction ends: a
+/// write re-checks its author with it just before committing, and a deactivation or role
+/// change (which locks the row `FOR UPDATE`) then waits for that commit.
+/// The session's age is not looked at again: it was when the command began.
+pub async fn principal_for_share(
+    db: &mut PgConnection,
     employee_id: i64,
     session_id: Uuid,
 ) -> Result<Option<Principal>> {
     Ok(sqlx::query_as!(
         Principal,
         r#"select e.id, e.first_name, e.last_name, e.email, e.role as "role: Role", e.is_active,
-                  (s.revoked_at is null) as "session_live!"
+                  (s.revoked_at is not null) as "revoked!", false as "expired!"
            from employees e join sessions s on s.employee_id = e.id
-           where e.id = $1 and s.id = $2"#,
+           where e.id = $1 and s.id = $2
+           for share of e"#,
         employee_id,
         session_id
     )
+    .unnamed()
     .fetch_optional(db)
     .await?)
 }

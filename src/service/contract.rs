@@ -1,19 +1,29 @@
 //! Contracts: created by managers, managed by the client's sales contact and managers.
 
 use serde_json::json;
-use sqlx::{Acquire, PgConnection};
+use sqlx::PgConnection;
 
-use crate::auth::guard::Actor;
+use super::audit::{diff, snapshot};
+use super::employee::nothing_to_update;
+use super::{Change, Tx};
+use crate::api::{
+    Contract, ContractDelete, ContractPay, ContractQuery, ContractShow, ContractSign,
+    ContractUpdate, NewContract, Page,
+};
+use crate::auth::Actor;
 use crate::auth::permissions::{Action, Facts};
 use crate::domain::Money;
 use crate::error::{Error, Result};
-use crate::repo::contract::{Contract, ContractFilter};
-use crate::repo::{self, Page, found};
+use crate::repo::{self, RowSink, found};
 
 fn owner(c: &Contract) -> Facts {
     Facts { owner: Some(c.sales_contact_id), ..Default::default() }
 }
 
+const DERIVED: &[&str] = &["client_name", "sales_contact_name"];
+
+/// The amounts rule of spec §2: a total above 0, and an amount due between 0 (by
+/// construction of `Money`) and the total.
 fn check_amounts(total: Money, due: Money) -> Result<()> {
     if total.is_zero() {
         return Err(Error::usage("the total amount must be above 0"));
@@ -24,149 +34,118 @@ fn check_amounts(total: Money, due: Money) -> Result<()> {
     Ok(())
 }
 
-pub async fn create(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    client_id: i64,
-    total: Money,
-    due: Option<Money>,
-    signed: bool,
-) -> Result<Contract> {
+pub async fn create(db: &mut PgConnection, actor: &Actor, req: NewContract) -> Result<Contract> {
     actor.authorize(Action::ContractCreate, Facts::default())?;
-    let due = due.unwrap_or(total);
-    check_amounts(total, due)?;
-    let mut tx = conn.begin().await?;
-    let c = repo::contract::insert(&mut *tx, client_id, total.decimal(), due.decimal(), signed)
+    let due = req.amount_due.unwrap_or(req.total_amount);
+    check_amounts(req.total_amount, due)?;
+    let mut tx = Tx::begin(db).await?;
+    let c = repo::contract::insert(&mut tx, req.client_id, req.total_amount, due, req.signed)
         .await?
-        .ok_or_else(|| Error::not_found(format!("client {client_id} not found")))?;
-    repo::audit::record(
-        &mut *tx,
-        Some(actor.id),
-        "contract.create",
-        "contract",
-        c.id,
-        json!({ "client_id": client_id, "total_amount": total, "amount_due": due,
-                "is_signed": c.is_signed }),
-    )
-    .await?;
-    tx.commit().await?;
+        .ok_or_else(|| Error::not_found(format!("client {} not found", req.client_id)))?;
+    let details = snapshot(&c, DERIVED);
+    tx.audit(Some(actor), Change::Command(Action::ContractCreate), c.id, details).await?;
+    tx.commit(Some(actor)).await?;
     Ok(c)
 }
 
 pub async fn list(
-    conn: &mut PgConnection,
+    db: &mut PgConnection,
     actor: &Actor,
-    mut filter: ContractFilter,
-    mine: bool,
+    q: ContractQuery,
     page: Page,
-    sink: impl FnMut(Contract) -> Result<bool>,
+    sink: &mut impl RowSink<Contract>,
 ) -> Result<()> {
-    let action = if mine { Action::ContractListMine } else { Action::ContractList };
+    let action = if q.mine { Action::ContractListMine } else { Action::ContractList };
     actor.authorize(action, Facts::default())?;
-    if mine {
-        filter.sales_contact_id = Some(actor.id);
-    }
-    repo::contract::list(conn, &filter, page, sink).await
+    let mine = q.mine.then_some(actor.id);
+    let mut tx = crate::db::begin_stream(db).await?;
+    repo::contract::list(&mut tx, &q, mine, page, sink).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
-pub async fn show(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<Contract> {
+pub async fn show(db: &mut PgConnection, actor: &Actor, req: ContractShow) -> Result<Contract> {
     actor.authorize(Action::ContractShow, Facts::default())?;
-    found(repo::contract::get(conn, id).await?, "contract", id)
+    let mut tx = Tx::begin(db).await?;
+    let row = repo::contract::get(&mut tx, req.id).await?;
+    tx.commit(None).await?;
+    found(row, "contract", req.id)
 }
 
-pub async fn update(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    id: i64,
-    total: Option<Money>,
-    due: Option<Money>,
-) -> Result<Contract> {
-    let mut tx = conn.begin().await?;
-    let before = found(repo::contract::get_for_update(&mut *tx, id).await?, "contract", id)?;
+pub async fn update(db: &mut PgConnection, actor: &Actor, u: ContractUpdate) -> Result<Contract> {
+    if u.total_amount.is_none() && u.amount_due.is_none() {
+        return Err(nothing_to_update());
+    }
+    let mut tx = Tx::begin(db).await?;
+    let before = found(repo::contract::get_for_update(&mut tx, u.id).await?, "contract", u.id)?;
     actor.authorize(Action::ContractUpdate, owner(&before))?;
     check_amounts(
-        total.unwrap_or(Money::from_decimal(before.total_amount)),
-        due.unwrap_or(Money::from_decimal(before.amount_due)),
+        u.total_amount.unwrap_or(before.total_amount),
+        u.amount_due.unwrap_or(before.amount_due),
     )?;
     let after = found(
-        repo::contract::update(&mut *tx, id, total.map(Money::decimal), due.map(Money::decimal))
-            .await?,
+        repo::contract::update(&mut tx, u.id, u.total_amount, u.amount_due).await?,
         "contract",
-        id,
+        u.id,
     )?;
-    repo::audit::record(
-        &mut *tx,
-        Some(actor.id),
-        "contract.update",
-        "contract",
-        id,
-        json!({
-            "total_amount": { "from": Money::from_decimal(before.total_amount),
-                              "to": Money::from_decimal(after.total_amount) },
-            "amount_due": { "from": Money::from_decimal(before.amount_due),
-                            "to": Money::from_decimal(after.amount_due) },
-        }),
-    )
-    .await?;
-    tx.commit().await?;
+    let details = diff(&[
+        ("total_amount", json!(before.total_amount), json!(after.total_amount)),
+        ("amount_due", json!(before.amount_due), json!(after.amount_due)),
+    ]);
+    tx.audit(Some(actor), Change::Command(Action::ContractUpdate), u.id, details).await?;
+    tx.commit(Some(actor)).await?;
     Ok(after)
 }
 
-pub async fn sign(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<Contract> {
-    let mut tx = conn.begin().await?;
-    let before = found(repo::contract::get_for_update(&mut *tx, id).await?, "contract", id)?;
+pub async fn sign(db: &mut PgConnection, actor: &Actor, req: ContractSign) -> Result<Contract> {
+    let id = req.id;
+    let mut tx = Tx::begin(db).await?;
+    let before = found(repo::contract::get_for_update(&mut tx, id).await?, "contract", id)?;
     actor.authorize(Action::ContractSign, owner(&before))?;
-    let c = repo::contract::sign(&mut *tx, id)
+    let c = repo::contract::sign(&mut tx, id)
         .await?
         .ok_or_else(|| Error::conflict(format!("contract {id} is already signed")))?;
-    repo::audit::record(&mut *tx, Some(actor.id), "contract.sign", "contract", id, json!({}))
-        .await?;
-    tx.commit().await?;
+    tx.audit(Some(actor), Change::Command(Action::ContractSign), id, json!({})).await?;
+    tx.commit(Some(actor)).await?;
     Ok(c)
 }
 
-pub async fn pay(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    id: i64,
-    amount: Money,
-) -> Result<Contract> {
+pub async fn pay(db: &mut PgConnection, actor: &Actor, req: ContractPay) -> Result<Contract> {
+    let (id, amount) = (req.id, req.amount);
     if amount.is_zero() {
         return Err(Error::usage("the payment must be above 0"));
     }
-    let mut tx = conn.begin().await?;
-    let before = found(repo::contract::get_for_update(&mut *tx, id).await?, "contract", id)?;
+    let mut tx = Tx::begin(db).await?;
+    let before = found(repo::contract::get_for_update(&mut tx, id).await?, "contract", id)?;
     actor.authorize(Action::ContractPay, owner(&before))?;
-    let c = repo::contract::pay(&mut *tx, id, amount.decimal()).await?.ok_or_else(|| {
+    let c = repo::contract::pay(&mut tx, id, amount).await?.ok_or_else(|| {
         Error::conflict(format!(
             "the payment of {amount} exceeds the amount due ({})",
-            Money::from_decimal(before.amount_due)
+            before.amount_due
         ))
     })?;
-    repo::audit::record(
-        &mut *tx,
-        Some(actor.id),
-        "contract.pay",
-        "contract",
-        id,
-        json!({
-            "amount": amount,
-            "amount_due": { "from": Money::from_decimal(before.amount_due),
-                            "to": Money::from_decimal(c.amount_due) },
-        }),
-    )
-    .await?;
-    tx.commit().await?;
+    let details = json!({
+        "amount": amount,
+        "amount_due": { "from": before.amount_due, "to": c.amount_due },
+    });
+    tx.audit(Some(actor), Change::Command(Action::ContractPay), id, details).await?;
+    tx.commit(Some(actor)).await?;
     Ok(c)
 }
 
-pub async fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<Contract> {
+pub async fn delete(db: &mut PgConnection, actor: &Actor, req: ContractDelete) -> Result<Contract> {
+    let mut tx = Tx::begin(db).await?;
+    let c = delete_in(&mut tx, actor, req.id).await?;
+    tx.commit(Some(actor)).await?;
+    Ok(c)
+}
+
+/// The delete, up to its commit: also what `Preflight::Delete` runs and rolls back.
+pub async fn delete_in(tx: &mut Tx<'_>, actor: &Actor, id: i64) -> Result<Contract> {
     actor.authorize(Action::ContractDelete, Facts::default())?;
-    let mut tx = conn.begin().await?;
-    let before = found(repo::contract::get_for_update(&mut *tx, id).await?, "contract", id)?;
-    repo::contract::delete(&mut *tx, id).await?;
-    repo::audit::record(&mut *tx, Some(actor.id), "contract.delete", "contract", id, json!({}))
-        .await?;
-    tx.commit().await?;
+    let before = found(repo::contract::get_for_update(tx, id).await?, "contract", id)?;
+    repo::contract::delete(tx, id).await?;
+    let details = snapshot(&before, DERIVED);
+    tx.audit(Some(actor), Change::Command(Action::ContractDelete), id, details).await?;
     Ok(before)
 }

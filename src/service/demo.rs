@@ -1,16 +1,17 @@
 //! `demo`: fills an empty database with a realistic sample, in one transaction.
 
-use chrono::{Duration, Utc};
+use chrono::{Duration, Local, NaiveTime, TimeZone, Utc};
 use rand::Rng;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::json;
-use sqlx::{Acquire, PgConnection};
+use sqlx::PgConnection;
 
+use super::{Change, Tx};
 use crate::auth::password;
-use crate::domain::{Email, Name, Password, Role};
+use crate::domain::{Email, Money, Name, Notes, OptionalText, Password, Role};
 use crate::error::{Error, Result};
-use crate::repo::{self, client::NewClient, employee::NewEmployee, event::NewEvent};
+use crate::repo::{self, client::NewClientRow, employee::NewEmployeeRow, event::NewEventRow};
 
 /// A demo account and its throwaway password (shown once).
 #[derive(Serialize)]
@@ -79,17 +80,17 @@ pub async fn seed(conn: &mut PgConnection) -> Result<DemoSummary> {
             password: pw,
         });
     }
-    let mut tx = conn.begin().await?;
-    repo::employee::lock_bootstrap(&mut *tx).await?;
-    if repo::employee::any_exists(&mut *tx).await? {
+    let mut tx = Tx::begin(conn).await?;
+    repo::employee::lock_bootstrap(&mut tx).await?;
+    if repo::employee::any_exists(&mut tx).await? {
         return Err(Error::conflict("the database is not empty: `demo` only fills an empty one")
             .with_hint("use a fresh database (or EPICCRM_DATA_DIR) for the demo"));
     }
     let mut ids = Vec::new();
     for (i, (first, last, email, role, hash)) in hashed.iter().enumerate() {
         let e = repo::employee::insert(
-            &mut *tx,
-            &NewEmployee {
+            &mut tx,
+            &NewEmployeeRow {
                 first_name: &parse(Name::parse("first name", first))?,
                 last_name: &parse(Name::parse("last name", last))?,
                 email: &parse(Email::parse(email))?,
@@ -102,17 +103,17 @@ pub async fn seed(conn: &mut PgConnection) -> Result<DemoSummary> {
         ids.push(e.id);
     }
     let supports = [ids[4], ids[5]];
-    let now = Utc::now();
+    let today = Local::now().date_naive();
     let (mut n_contracts, mut n_events) = (0, 0);
     for (i, (first, last, email, phone, company, sales)) in CLIENTS.into_iter().enumerate() {
         let client = repo::client::insert(
-            &mut *tx,
-            &NewClient {
-                first_name: first,
-                last_name: last,
-                email,
-                phone: Some(phone),
-                company_name: Some(company),
+            &mut tx,
+            &NewClientRow {
+                first_name: &parse(Name::parse("first name", first))?,
+                last_name: &parse(Name::parse("last name", last))?,
+                email: &parse(Email::parse(email))?,
+                phone: &parse(OptionalText::parse("phone", phone))?,
+                company_name: &parse(OptionalText::parse("company", company))?,
                 sales_contact_id: ids[sales],
             },
         )
@@ -127,42 +128,56 @@ pub async fn seed(conn: &mut PgConnection) -> Result<DemoSummary> {
                 _ => total,
             }
             .round_dp(2);
-            let contract =
-                repo::contract::insert(&mut *tx, client.id, total, due, signed).await?.ok_or_else(
-                    || Error::internal("BUG: demo client vanished", anyhow::anyhow!("")),
-                )?;
+            let (total, due) =
+                (parse(Money::from_decimal(total))?, parse(Money::from_decimal(due))?);
+            let contract = repo::contract::insert(&mut tx, client.id, total, due, signed)
+                .await?
+                .ok_or_else(|| Error::internal("BUG: demo client vanished", anyhow::anyhow!("")))?;
             n_contracts += 1;
             if signed && k == 0 {
-                // past and upcoming events, every other one without support yet
-                let start = now + Duration::days(i as i64 * 21 - 60) + Duration::hours(14);
+                // past and upcoming events, every other one without support yet, at the
+                // hours such events keep (local time): a launch party at 18:00, a wedding
+                // at 14:00, a gala at 19:30, a seminar at 09:00
+                let kind = ["launch party", "wedding", "gala", "seminar"][i % 4];
+                let (hour, minute, hours) =
+                    [(18, 0, 5), (14, 0, 10), (19, 30, 5), (9, 0, 8)][i % 4];
+                let day = today + Duration::days(i as i64 * 21 - 60);
+                let at = NaiveTime::from_hms_opt(hour, minute, 0).unwrap_or_default();
+                let start = Local
+                    .from_local_datetime(&day.and_time(at))
+                    .earliest()
+                    .map_or_else(Utc::now, |t| t.with_timezone(&Utc));
                 let event = repo::event::insert(
-                    &mut *tx,
-                    &NewEvent {
+                    &mut tx,
+                    &NewEventRow {
                         contract_id: contract.id,
                         client_id: client.id,
-                        name: &format!(
-                            "{company} — {}",
-                            ["launch party", "wedding", "gala", "seminar"][i % 4]
-                        ),
+                        name: &parse(Name::parse("name", &format!("{company} — {kind}")))?,
                         start_at: start,
-                        end_at: start + Duration::hours(6),
-                        location: ["Paris", "Candé-sur-Beuvron", "Lyon", "Bordeaux"][i % 4],
+                        end_at: start + Duration::hours(hours),
+                        location: &parse(Name::parse(
+                            "location",
+                            ["Paris", "Candé-sur-Beuvron", "Lyon", "Bordeaux"][i % 4],
+                        ))?,
                         attendees: 20 + (i as i32) * 15,
-                        notes: (i % 2 == 0).then_some("Catering confirmed."),
+                        notes: &parse(Notes::parse(
+                            "notes",
+                            if i % 2 == 0 { "Catering confirmed." } else { "" },
+                        ))?,
                     },
                 )
                 .await?;
                 if i % 2 == 0 {
-                    repo::event::assign(&mut *tx, event.id, Some(supports[i / 2 % 2])).await?;
+                    repo::event::assign(&mut tx, event.id, Some(supports[i / 2 % 2])).await?;
                 }
                 n_events += 1;
             }
         }
     }
-    repo::audit::record(&mut *tx, None, "database.demo", "database", 0, json!({
+    let details = json!({
         "employees": ids.len(), "clients": CLIENTS.len(), "contracts": n_contracts, "events": n_events,
-    }))
-    .await?;
-    tx.commit().await?;
+    });
+    tx.audit(None, Change::Demo, 0, details).await?;
+    tx.commit(None).await?;
     Ok(DemoSummary { accounts, clients: CLIENTS.len(), contracts: n_contracts, events: n_events })
 }

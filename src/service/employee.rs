@@ -1,73 +1,79 @@
 //! Employees: the bootstrap, and the MANAGEMENT-only administration of accounts.
 
 use serde_json::json;
-use sqlx::{Acquire, PgConnection};
+use sqlx::PgConnection;
 
-use crate::auth::guard::Actor;
-use crate::auth::password;
+use super::audit::{diff, snapshot};
+use super::{Change, Tx};
+use crate::api::{
+    Deactivate, Employee, EmployeeDelete, EmployeeQuery, EmployeeShow, EmployeeUpdate, NewEmployee,
+    Page, Reactivate, SetPassword,
+};
 use crate::auth::permissions::{Action, Facts};
-use crate::domain::{Email, Name, Password, Role};
+use crate::auth::{Actor, password};
+use crate::domain::Role;
 use crate::error::{Error, Result};
-use crate::repo::employee::{Employee, EmployeeChanges, NewEmployee};
-use crate::repo::{self, Page, found};
+use crate::repo::employee::{EmployeeChanges, NewEmployeeRow};
+use crate::repo::{self, RowSink, found};
 
-pub struct NewEmployeeInput {
-    pub first_name: Name,
-    pub last_name: Name,
-    pub email: Email,
-    pub role: Role,
-    pub password: Password,
+fn target(id: i64) -> Facts {
+    Facts { employee: Some(id), ..Default::default() }
 }
 
-/// Creates an employee. With no actor, this is the bootstrap: allowed only while the
-/// table is empty and only for a MANAGEMENT account; racing bootstraps make exactly one.
+/// Whether the employee table is still empty (bootstrap mode).
+pub async fn bootstrap_open(db: &mut PgConnection) -> Result<bool> {
+    let mut tx = Tx::begin(db).await?;
+    let any = repo::employee::any_exists(&mut tx).await?;
+    tx.commit(None).await?;
+    Ok(!any)
+}
+
+pub fn not_logged_in_after_bootstrap() -> Error {
+    Error::unauthenticated(
+        "not logged in: only the very first employee can be created without a session",
+    )
+    .with_hint("log in as a manager with `epicevents login`")
+}
+
+/// Creates an employee. With no actor, this is the bootstrap: allowed only while the table
+/// is empty and only for a MANAGEMENT account; racing bootstraps make exactly one.
 pub async fn create(
-    conn: &mut PgConnection,
+    db: &mut PgConnection,
     actor: Option<&Actor>,
-    input: NewEmployeeInput,
+    req: NewEmployee,
 ) -> Result<Employee> {
     if let Some(a) = actor {
         a.authorize(Action::EmployeeCreate, Facts::default())?;
     }
     // hashing is slow: do it before taking any lock
-    let hash = password::hash(&input.password)?;
-    let mut tx = conn.begin().await?;
+    let hash = password::hash(&req.password)?;
+    let mut tx = Tx::begin(db).await?;
     if actor.is_none() {
-        repo::employee::lock_bootstrap(&mut *tx).await?;
-        if repo::employee::any_exists(&mut *tx).await? {
-            return Err(Error::unauthenticated(
-                "not logged in: only the very first employee can be created without a session",
-            )
-            .with_hint("log in as a manager with `epicevents login`"));
+        repo::employee::lock_bootstrap(&mut tx).await?;
+        if repo::employee::any_exists(&mut tx).await? {
+            return Err(not_logged_in_after_bootstrap());
         }
-        if input.role != Role::Management {
+        if req.role != Role::Management {
             return Err(Error::forbidden(
                 "the first employee must have the MANAGEMENT role (bootstrap)",
             ));
         }
     }
     let e = repo::employee::insert(
-        &mut *tx,
-        &NewEmployee {
-            first_name: &input.first_name,
-            last_name: &input.last_name,
-            email: &input.email,
-            role: input.role,
+        &mut tx,
+        &NewEmployeeRow {
+            first_name: &req.first_name,
+            last_name: &req.last_name,
+            email: &req.email,
+            role: req.role,
             password_hash: &hash,
         },
     )
     .await?;
-    repo::audit::record(
-        &mut *tx,
-        actor.map(|a| a.id),
-        if actor.is_none() { "employee.bootstrap" } else { "employee.create" },
-        "employee",
-        e.id,
-        json!({ "first_name": e.first_name, "last_name": e.last_name, "email": e.email,
-                "role": e.role }),
-    )
-    .await?;
-    tx.commit().await?;
+    let change =
+        if actor.is_none() { Change::Bootstrap } else { Change::Command(Action::EmployeeCreate) };
+    tx.audit(actor, change, e.id, snapshot(&e, &[])).await?;
+    tx.commit(actor).await?;
     Ok(e)
 }
 
@@ -78,122 +84,148 @@ async fn keep_a_manager(tx: &mut PgConnection, target: &Employee) -> Result<()> 
     if target.role != Role::Management || !target.is_active {
         return Ok(());
     }
-    repo::employee::lock_bootstrap(&mut *tx).await?;
-    if repo::employee::other_active_managers(&mut *tx, target.id).await? == 0 {
-        return Err(Error::conflict("this is the last active manager: promote another first"));
+    repo::employee::lock_bootstrap(tx).await?;
+    if repo::employee::other_active_managers(tx, target.id).await? == 0 {
+        return Err(Error::conflict("this is the last active manager: promote another first")
+            .with_hint("promote someone with `epicevents employee update ID --role MANAGEMENT`"));
     }
     Ok(())
 }
 
-/// Whether the employee table is still empty (bootstrap mode).
-pub async fn bootstrap_open(conn: &mut PgConnection) -> Result<bool> {
-    Ok(!repo::employee::any_exists(conn).await?)
-}
-
 pub async fn list(
-    conn: &mut PgConnection,
+    db: &mut PgConnection,
     actor: &Actor,
-    role: Option<Role>,
-    include_inactive: bool,
+    q: EmployeeQuery,
     page: Page,
-    sink: impl FnMut(Employee) -> Result<bool>,
+    sink: &mut impl RowSink<Employee>,
 ) -> Result<()> {
     actor.authorize(Action::EmployeeList, Facts::default())?;
-    repo::employee::list(conn, role, include_inactive, page, sink).await
+    let mut tx = crate::db::begin_stream(db).await?;
+    repo::employee::list(&mut tx, &q, page, sink).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
-pub async fn show(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<Employee> {
-    actor.authorize(Action::EmployeeShow, Facts { employee: Some(id), ..Default::default() })?;
-    found(repo::employee::get(conn, id).await?, "employee", id)
+pub async fn show(db: &mut PgConnection, actor: &Actor, req: EmployeeShow) -> Result<Employee> {
+    actor.authorize(Action::EmployeeShow, target(req.id))?;
+    let mut tx = Tx::begin(db).await?;
+    let row = repo::employee::get(&mut tx, req.id).await?;
+    tx.commit(None).await?;
+    found(row, "employee", req.id)
 }
 
-pub struct EmployeeUpdate {
-    pub first_name: Option<Name>,
-    pub last_name: Option<Name>,
-    pub email: Option<Email>,
-    pub role: Option<Role>,
-}
-
-pub async fn update(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    id: i64,
-    u: EmployeeUpdate,
-) -> Result<Employee> {
-    actor.authorize(Action::EmployeeUpdate, Facts { employee: Some(id), ..Default::default() })?;
-    let mut tx = conn.begin().await?;
-    let before = found(repo::employee::get_for_update(&mut *tx, id).await?, "employee", id)?;
+pub async fn update(db: &mut PgConnection, actor: &Actor, u: EmployeeUpdate) -> Result<Employee> {
+    if u.is_empty() {
+        return Err(nothing_to_update());
+    }
+    actor.authorize(Action::EmployeeUpdate, target(u.id))?;
+    let mut tx = Tx::begin(db).await?;
+    let before = found(repo::employee::get_for_update(&mut tx, u.id).await?, "employee", u.id)?;
     if before.role == Role::Management && u.role.is_some_and(|r| r != Role::Management) {
         keep_a_manager(&mut tx, &before).await?;
     }
-    let after = found(
-        repo::employee::update(
-            &mut *tx,
-            id,
-            &EmployeeChanges {
-                first_name: u.first_name.as_ref(),
-                last_name: u.last_name.as_ref(),
-                email: u.email.as_ref(),
-                role: u.role,
-            },
-        )
-        .await?,
-        "employee",
-        id,
-    )?;
-    let changes = repo::audit::changes(&[
+    let changes = EmployeeChanges {
+        first_name: u.first_name.as_ref(),
+        last_name: u.last_name.as_ref(),
+        email: u.email.as_ref(),
+        role: u.role,
+    };
+    let after = found(repo::employee::update(&mut tx, u.id, &changes).await?, "employee", u.id)?;
+    let details = diff(&[
         ("first_name", json!(before.first_name), json!(after.first_name)),
         ("last_name", json!(before.last_name), json!(after.last_name)),
         ("email", json!(before.email), json!(after.email)),
         ("role", json!(before.role), json!(after.role)),
     ]);
-    repo::audit::record(&mut *tx, Some(actor.id), "employee.update", "employee", id, changes)
-        .await?;
-    tx.commit().await?;
+    tx.audit(Some(actor), Change::Command(Action::EmployeeUpdate), u.id, details).await?;
+    // changing one's own role must not trip the re-check at commit
+    let acting =
+        Actor { role: if u.id == actor.id { after.role } else { actor.role }, ..actor.clone() };
+    tx.commit(Some(&acting)).await?;
     Ok(after)
 }
 
-pub async fn set_password(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    id: i64,
-    new: &Password,
-) -> Result<()> {
-    actor.authorize(
-        Action::EmployeeSetPassword,
-        Facts { employee: Some(id), ..Default::default() },
-    )?;
-    let hash = password::hash(new)?;
-    let mut tx = conn.begin().await?;
-    if !repo::employee::set_password_hash(&mut *tx, id, &hash).await? {
-        return Err(Error::not_found(format!("employee {id} not found")));
-    }
-    // a new password ends the other sessions of that account (not the one making the change)
-    repo::session::revoke_all_of(&mut *tx, id, Some(actor.session)).await?;
-    repo::audit::record(
-        &mut *tx,
-        Some(actor.id),
-        "employee.set_password",
-        "employee",
-        id,
-        json!({ "password": "changed" }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+/// An update with no field to change (exit 2).
+pub fn nothing_to_update() -> Error {
+    Error::usage("nothing to update: give at least one option to change")
 }
 
-/// Deactivates or reactivates. Deactivation also revokes every session of the employee.
-pub async fn set_active(
-    conn: &mut PgConnection,
+/// A new password: a manager for anyone (the new one only), anyone for themself (the current
+/// one first, throttled like a login). Every other session of the account ends.
+pub async fn set_password(
+    db: &mut PgConnection,
+    actor: &Actor,
+    req: SetPassword,
+) -> Result<Employee> {
+    actor.authorize(Action::EmployeeSetPassword, target(req.id))?;
+    let own = req.id == actor.id;
+    if own {
+        let current = req.current_password.as_ref().ok_or_else(|| {
+            Error::usage("changing your own password needs your current password")
+        })?;
+        check_current_password(db, actor, current).await?;
+    }
+    let hash = password::hash(&req.new_password)?;
+    let mut tx = Tx::begin(db).await?;
+    let e = found(repo::employee::get_for_update(&mut tx, req.id).await?, "employee", req.id)?;
+    repo::employee::set_password_hash(&mut tx, req.id, &hash).await?;
+    // a changed password ends the account's other sessions; the caller's own goes on
+    let keep = own.then_some(actor.session);
+    repo::session::revoke_all_of(&mut tx, req.id, keep).await?;
+    tx.audit(
+        Some(actor),
+        Change::Command(Action::EmployeeSetPassword),
+        req.id,
+        json!({ "own": own }),
+    )
+    .await?;
+    tx.commit(Some(actor)).await?;
+    Ok(e)
+}
+
+/// The actor's current password, checked as a login would be: throttled per e-mail (a
+/// stolen session cannot guess it freely), a success clearing the count.
+pub async fn check_current_password(
+    db: &mut PgConnection,
+    actor: &Actor,
+    current: &crate::domain::Password,
+) -> Result<()> {
+    let mut tx = Tx::begin(&mut *db).await?;
+    let throttled = repo::throttle::count_attempt(&mut tx, &actor.email).await?;
+    let hash = repo::employee::password_hash(&mut tx, actor.id).await?;
+    tx.commit(None).await?;
+    if let Some(until) = throttled {
+        return Err(Error::unauthenticated(format!(
+            "too many failed attempts for this account: {}",
+            super::session::retry_in(until)
+        )));
+    }
+    if !password::verify(current, hash.as_deref().unwrap_or(password::dummy_hash())) {
+        return Err(Error::unauthenticated("the current password is wrong"));
+    }
+    let mut tx = Tx::begin(db).await?;
+    repo::throttle::reset(&mut tx, &actor.email).await?;
+    tx.commit(None).await
+}
+
+pub async fn deactivate(db: &mut PgConnection, actor: &Actor, req: Deactivate) -> Result<Employee> {
+    set_active(db, actor, req.id, false).await
+}
+
+pub async fn reactivate(db: &mut PgConnection, actor: &Actor, req: Reactivate) -> Result<Employee> {
+    set_active(db, actor, req.id, true).await
+}
+
+async fn set_active(
+    db: &mut PgConnection,
     actor: &Actor,
     id: i64,
     active: bool,
 ) -> Result<Employee> {
     let action = if active { Action::EmployeeReactivate } else { Action::EmployeeDeactivate };
-    actor.authorize(action, Facts { employee: Some(id), ..Default::default() })?;
-    let mut tx = conn.begin().await?;
-    let before = found(repo::employee::get_for_update(&mut *tx, id).await?, "employee", id)?;
+    actor.authorize(action, target(id))?;
+    let mut tx = Tx::begin(db).await?;
+    let before = found(repo::employee::get_for_update(&mut tx, id).await?, "employee", id)?;
     if before.is_active == active {
         let state = if active { "active" } else { "deactivated" };
         return Err(Error::conflict(format!("employee {id} is already {state}")));
@@ -201,32 +233,30 @@ pub async fn set_active(
     if !active {
         keep_a_manager(&mut tx, &before).await?;
     }
-    let after = found(repo::employee::set_active(&mut *tx, id, active).await?, "employee", id)?;
+    let after = found(repo::employee::set_active(&mut tx, id, active).await?, "employee", id)?;
     if !active {
-        repo::session::revoke_all_of(&mut *tx, id, None).await?;
+        repo::session::revoke_all_of(&mut tx, id, None).await?;
     }
-    let name = if active { "employee.reactivate" } else { "employee.deactivate" };
-    repo::audit::record(&mut *tx, Some(actor.id), name, "employee", id, json!({})).await?;
-    tx.commit().await?;
+    tx.audit(Some(actor), Change::Command(action), id, json!({})).await?;
+    tx.commit(Some(actor)).await?;
     Ok(after)
 }
 
-pub async fn delete(conn: &mut PgConnection, actor: &Actor, id: i64) -> Result<Employee> {
-    actor.authorize(Action::EmployeeDelete, Facts { employee: Some(id), ..Default::default() })?;
-    let mut tx = conn.begin().await?;
-    let before = found(repo::employee::get_for_update(&mut *tx, id).await?, "employee", id)?;
-    keep_a_manager(&mut tx, &before).await?;
-    repo::session::delete_all_of(&mut tx, id).await?;
-    repo::employee::delete(&mut *tx, id).await?;
-    repo::audit::record(
-        &mut *tx,
-        Some(actor.id),
-        "employee.delete",
-        "employee",
-        id,
-        json!({ "email": before.email, "role": before.role }),
-    )
-    .await?;
-    tx.commit().await?;
+pub async fn delete(db: &mut PgConnection, actor: &Actor, req: EmployeeDelete) -> Result<Employee> {
+    let mut tx = Tx::begin(db).await?;
+    let e = delete_in(&mut tx, actor, req.id).await?;
+    tx.commit(Some(actor)).await?;
+    Ok(e)
+}
+
+/// The delete, up to its commit: also what `Preflight::Delete` runs and rolls back.
+pub async fn delete_in(tx: &mut Tx<'_>, actor: &Actor, id: i64) -> Result<Employee> {
+    actor.authorize(Action::EmployeeDelete, target(id))?;
+    let before = found(repo::employee::get_for_update(tx, id).await?, "employee", id)?;
+    keep_a_manager(tx, &before).await?;
+    repo::session::delete_all_of(tx, id).await?;
+    repo::employee::delete(tx, id).await?;
+    tx.audit(Some(actor), Change::Command(Action::EmployeeDelete), id, snapshot(&before, &[]))
+        .await?;
     Ok(before)
 }

@@ -3,7 +3,7 @@
 //! 300,000 contracts, 1,000,000 events. Every account gets the same throwaway password.
 
 use serde::Serialize;
-use sqlx::{Acquire, PgConnection};
+use sqlx::PgConnection;
 
 use crate::auth::password;
 use crate::domain::Password;
@@ -73,9 +73,9 @@ pub async fn seed(conn: &mut PgConnection, scale: f64) -> Result<SeedSummary> {
     let per_role = groups * 9;
     let pw = format!("bench-{}", uuid::Uuid::new_v4().simple());
     let hash = password::hash(&Password::parse(&pw).map_err(Error::usage)?)?;
-    let mut tx = conn.begin().await?;
-    repo::employee::lock_bootstrap(&mut *tx).await?;
-    if repo::employee::any_exists(&mut *tx).await? {
+    let mut tx = crate::db::begin(conn).await?;
+    repo::employee::lock_bootstrap(&mut tx).await?;
+    if repo::employee::any_exists(&mut tx).await? {
         return Err(Error::conflict(
             "the database is not empty: `db seed` only fills an empty one",
         ));
@@ -89,27 +89,32 @@ pub async fn seed(conn: &mut PgConnection, scale: f64) -> Result<SeedSummary> {
     .execute(&mut *tx)
     .await?;
     // one big set-based statement per table: the everyday statement timeout does not apply
-    sqlx::query("set local statement_timeout = 0").execute(&mut *tx).await?;
+    sqlx::query("set local statement_timeout = 0").persistent(false).execute(&mut *tx).await?;
     // Foreign keys hold by construction; skipping their per-row triggers (superusers only,
     // as in the zero-config database) makes seeding several times faster.
-    let _ = sqlx::query("savepoint fast").execute(&mut *tx).await;
-    if sqlx::query("set local session_replication_role = replica").execute(&mut *tx).await.is_err()
+    let _ = sqlx::query("savepoint fast").persistent(false).execute(&mut *tx).await;
+    if sqlx::query("set local session_replication_role = replica")
+        .persistent(false)
+        .execute(&mut *tx)
+        .await
+        .is_err()
     {
-        sqlx::query("rollback to savepoint fast").execute(&mut *tx).await?;
+        sqlx::query("rollback to savepoint fast").persistent(false).execute(&mut *tx).await?;
     }
     // bound, never spliced into the SQL text
-    sqlx::query(EMPLOYEES).bind(&hash).bind(employees).execute(&mut *tx).await?;
-    sqlx::query(CLIENTS).bind(clients).bind(per_role).execute(&mut *tx).await?;
-    sqlx::query(CONTRACTS).execute(&mut *tx).await?;
-    sqlx::query(EVENTS).bind(per_role).execute(&mut *tx).await?;
+    sqlx::query(EMPLOYEES).bind(&hash).bind(employees).persistent(false).execute(&mut *tx).await?;
+    sqlx::query(CLIENTS).bind(clients).bind(per_role).persistent(false).execute(&mut *tx).await?;
+    sqlx::query(CONTRACTS).persistent(false).execute(&mut *tx).await?;
+    sqlx::query(EVENTS).bind(per_role).persistent(false).execute(&mut *tx).await?;
     let counts: (i64, i64) =
         sqlx::query_as("select (select count(*) from contracts), (select count(*) from events)")
+            .persistent(false)
             .fetch_one(&mut *tx)
             .await?;
     tx.commit().await?;
-    sqlx::query("set statement_timeout = 0").execute(&mut *conn).await?;
-    // as autovacuum would leave a live database: statistics and the visibility map
-    sqlx::query("vacuum (analyze)").execute(&mut *conn).await?;
+    // as autovacuum would leave a live database: statistics and the visibility map. VACUUM
+    // cannot run in a transaction; it is one statement, with no timeout of its own.
+    sqlx::raw_sql("vacuum (analyze)").execute(&mut *conn).await?;
     Ok(SeedSummary {
         employees,
         clients,

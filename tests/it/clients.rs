@@ -2,52 +2,53 @@
 
 use crate::common::*;
 
-#[test]
-fn sales_create_and_own_clients_and_everyone_reads_them() {
-    let c = crm();
-    let created = c
-        .sid
-        .run([
-            "--json",
-            "client",
-            "create",
-            "Ann",
-            "Lee",
-            "ann@corp.example",
-            "--phone",
-            "+33 1 02 03 04 05",
-            "--company-name",
-            "Corp",
-        ])
-        .ok()
-        .json();
-    assert_eq!(created["sales_contact_id"], 4);
-    assert_eq!(created["company_name"], "Corp");
-    for k in [
-        "id",
-        "first_name",
-        "last_name",
-        "email",
-        "phone",
-        "company_name",
-        "sales_contact_id",
-        "created_at",
-        "updated_at",
-    ] {
-        assert!(created.get(k).is_some(), "{k}");
+crate::in_every_mode! {
+    fn sales_create_and_own_clients_and_everyone_reads_them() {
+        let c = crm();
+        let created = c
+            .sid
+            .run([
+                "--json",
+                "client",
+                "create",
+                "Ann",
+                "Lee",
+                "ann@corp.example",
+                "--phone",
+                "+33 1 02 03 04 05",
+                "--company-name",
+                "Corp",
+            ])
+            .ok()
+            .json();
+        assert_eq!(created["sales_contact_id"], 4);
+        assert_eq!(created["company_name"], "Corp");
+        for k in [
+            "id",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "company_name",
+            "sales_contact_id",
+            "created_at",
+            "updated_at",
+        ] {
+            assert!(created.get(k).is_some(), "{k}");
+        }
+        for u in [&c.mia, &c.sam, &c.sue] {
+            let all = u.run(["--json", "clients", "list"]).ok().json();
+            assert_eq!(all.as_array().unwrap().len(), 2);
+            u.run(["client", "show", "2"]).ok().stdout_has("ann@corp.example");
+        }
+        let mine = c.sam.run(["--json", "client", "list", "--mine"]).ok().json();
+        assert_eq!(mine.as_array().unwrap().len(), 1);
+        assert_eq!(mine[0]["email"], "kevin@startup.io");
+        c.mia.run(["client", "list", "--mine"]).code(4);
+        c.sue.run(["client", "list", "--mine"]).code(4);
+        c.mia.run(["client", "create", "X", "Y", "x@example.com"]).code(4);
+        c.sue.run(["client", "create", "X", "Y", "x@example.com"]).code(4);
     }
-    for u in [&c.mia, &c.sam, &c.sue] {
-        let all = u.run(["--json", "clients", "list"]).ok().json();
-        assert_eq!(all.as_array().unwrap().len(), 2);
-        u.run(["client", "show", "2"]).ok().stdout_has("ann@corp.example");
-    }
-    let mine = c.sam.run(["--json", "client", "list", "--mine"]).ok().json();
-    assert_eq!(mine.as_array().unwrap().len(), 1);
-    assert_eq!(mine[0]["email"], "kevin@startup.io");
-    c.mia.run(["client", "list", "--mine"]).code(4);
-    c.sue.run(["client", "list", "--mine"]).code(4);
-    c.mia.run(["client", "create", "X", "Y", "x@example.com"]).code(4);
-    c.sue.run(["client", "create", "X", "Y", "x@example.com"]).code(4);
 }
 
 #[test]

@@ -1,43 +1,134 @@
-//! The test server and per-test environments.
+//! The test servers and per-test environments.
 //!
 //! With `DATABASE_URL_TEST` set, that server is used (it must allow CREATE DATABASE).
 //! Otherwise a throwaway cluster is made with the installed server binaries (as the
-//! `postgres` account when we are root), listening on 127.0.0.1 on a free port, and removed
-//! when the test binary exits. A template database is migrated once; each test gets a copy.
+//! `postgres` account when we are root), listening on 127.0.0.1, and removed when the test
+//! binary exits — or, if it is killed, by a guard process that outlives it (and by a sweep of
+//! stale test directories at the next start). A template database is migrated once; each
+//! test gets a copy.
+//!
+//! Each test database is used in one of four modes (spec §10, §11): directly; through an
+//! `epicevents serve` of its own (users hold only its address); directly through PgBouncer in
+//! transaction mode; or through a server that itself goes through PgBouncer. `in_every_mode!`
+//! declares a test once per mode.
 
+use std::cell::Cell;
 use std::ffi::OsStr;
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
-use epicevents::localdb::Cluster;
+use epicevents::localdb::{Account, Cluster, running_as_root};
 use serde_json::Value;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgConnection};
 
 pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
 pub const PASSWORD: &str = "Secret123!";
+const SUPERUSER_PASSWORD: &str = "test-superuser-password";
 
-struct Server {
-    /// `postgres://user:password@127.0.0.1:port` without a database name.
+/// How a test's users reach the CRM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `DATABASE_URL` and the JWT secret, as in direct mode.
+    Direct,
+    /// Only `EPICCRM_SERVER`: an `epicevents serve` per test database.
+    Server,
+    /// `DATABASE_URL` through PgBouncer in transaction mode.
+    Pooler,
+    /// A server whose own `DATABASE_URL` goes through PgBouncer.
+    ServerPooler,
+}
+
+thread_local! {
+    static MODE: Cell<Mode> = const { Cell::new(Mode::Direct) };
+}
+
+/// The mode of the databases this thread makes.
+pub fn mode() -> Mode {
+    MODE.with(Cell::get)
+}
+
+/// Runs `f` with every database it makes (on this thread) used in `mode`.
+pub fn in_mode(m: Mode, f: impl FnOnce()) {
+    let before = MODE.with(|c| c.replace(m));
+    struct Restore(Mode);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            MODE.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(before);
+    f();
+}
+
+/// Declares each test once per mode: `name::direct`, `name::server`, `name::pooler`.
+#[macro_export]
+macro_rules! in_every_mode {
+    ($($(#[$attr:meta])* fn $name:ident() $body:block)*) => {$(
+        $(#[$attr])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            fn body() $body
+            #[test]
+            fn direct() {
+                $crate::common::in_mode($crate::common::Mode::Direct, body)
+            }
+            #[test]
+            fn server() {
+                $crate::common::in_mode($crate::common::Mode::Server, body)
+            }
+            #[test]
+            fn pooler() {
+                $crate::common::in_mode($crate::common::Mode::Pooler, body)
+            }
+        }
+    )*};
+}
+
+struct Shared {
+    /// `postgres://user:password@host:port` without a database name.
     base_url: String,
+    host: String,
+    port: u16,
     template: String,
     runtime: tokio::runtime::Runtime,
 }
 
-static SERVER: OnceLock<Server> = OnceLock::new();
+static SHARED: OnceLock<Shared> = OnceLock::new();
 /// Databases and roles made on a shared server (`DATABASE_URL_TEST`), dropped at exit even
 /// when a test keeps its database in a static.
-static MADE: std::sync::Mutex<Vec<(&'static str, String)>> = std::sync::Mutex::new(Vec::new());
+static MADE: Mutex<Vec<(&'static str, String)>> = Mutex::new(Vec::new());
+/// The throwaway cluster's directory, when we made one.
+static OWN: OnceLock<Own> = OnceLock::new();
+
+struct Own {
+    dir: PathBuf,
+    cluster: Cluster,
+}
 
 /// Drops a role made by a test when the test binary exits (shared servers only).
 pub fn drop_role_at_exit(role: &str) {
     MADE.lock().unwrap().push(("role", role.to_owned()));
 }
 
+const TEST_DIR_PREFIX: &str = "epicevents-test-";
+
 #[allow(unsafe_code)]
-extern "C" fn clean_shared_server() {
-    let Some(s) = SERVER.get() else { return };
+extern "C" fn clean_at_exit() {
+    if let Some(own) = OWN.get() {
+        stop_pgbouncer(&own.dir);
+        let _ = own.cluster.stop(true);
+        let _ = std::fs::remove_dir_all(&own.dir);
+        return;
+    }
+    let Some(s) = SHARED.get() else { return };
+    stop_pgbouncer(&shared_bouncer_dir());
+    let _ = std::fs::remove_dir_all(shared_bouncer_dir());
     let made = std::mem::take(&mut *MADE.lock().unwrap());
     let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
     rt.block_on(async {
@@ -61,45 +152,111 @@ extern "C" fn clean_shared_server() {
         }
     });
 }
-static CLUSTER: OnceLock<(Cluster, PathBuf)> = OnceLock::new();
 
-#[allow(unsafe_code)]
-extern "C" fn stop_cluster() {
-    if let Some((cluster, dir)) = CLUSTER.get() {
-        let _ = cluster.stop(true);
-        let _ = std::fs::remove_dir_all(dir);
-    }
+fn shared_bouncer_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("{TEST_DIR_PREFIX}bouncer-{}", std::process::id()))
 }
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn start_cluster() -> String {
-    let dir = tempfile::Builder::new().prefix("epicevents-test-").tempdir().unwrap().keep();
-    // the server may run as `postgres`: it must be able to enter the directory
-    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let cluster = Cluster::throwaway(dir.join("cluster"));
-    let password = "test-superuser-password";
-    cluster.init("postgres", Some(password)).expect("initdb");
-    let port = free_port();
-    cluster.start(Some(port)).expect("start PostgreSQL");
-    CLUSTER.set((cluster, dir)).ok();
-    #[allow(unsafe_code)]
-    // SAFETY: registers a plain extern "C" function; it runs once at process exit.
-    unsafe {
-        libc::atexit(stop_cluster);
+/// Stops what an earlier run of this suite left behind when it was killed: its test
+/// directories carry a marker with the owner's pid.
+fn sweep_stale() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.starts_with(TEST_DIR_PREFIX) {
+            continue;
+        }
+        let Ok(owner) = std::fs::read_to_string(e.path().join("owner")) else { continue };
+        let alive =
+            owner.trim().parse::<u32>().is_ok_and(|p| Path::new(&format!("/proc/{p}")).exists());
+        if !alive {
+            stop_dir_processes(&e.path());
+            let _ = std::fs::remove_dir_all(e.path());
+        }
     }
-    format!("postgres://postgres:{password}@127.0.0.1:{port}")
 }
 
-fn server() -> &'static Server {
-    SERVER.get_or_init(|| {
+/// The postmaster and PgBouncer of a test directory, stopped by signal (no pg_ctl needed).
+fn stop_dir_processes(dir: &Path) {
+    for pidfile in [dir.join("cluster/pgdata/postmaster.pid"), dir.join("pgbouncer/pgbouncer.pid")]
+    {
+        if let Ok(text) = std::fs::read_to_string(&pidfile)
+            && let Some(pid) = text.lines().next().and_then(|l| l.trim().parse::<i32>().ok())
+        {
+            #[allow(unsafe_code)]
+            // SAFETY: kill(2) with a pid read from the server's own pid file.
+            unsafe {
+                libc::kill(pid, libc::SIGQUIT);
+            }
+        }
+    }
+}
+
+/// A process of its own session that waits for this test binary to end, however it ends,
+/// then stops the servers and removes the directory. On a normal exit `clean_at_exit` has
+/// done it already and the guard finds nothing to do.
+fn spawn_guard(dir: &Path) {
+    let script = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
+         for f in '{d}/cluster/pgdata/postmaster.pid' '{d}/pgbouncer/pgbouncer.pid'; do \
+           [ -f \"$f\" ] && kill -QUIT \"$(head -n 1 \"$f\")\" 2>/dev/null; done; \
+         sleep 1; rm -rf '{d}'",
+        pid = std::process::id(),
+        d = dir.display()
+    );
+    let mut c = Command::new("sh");
+    c.args(["-c", &script]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    #[allow(unsafe_code)]
+    // SAFETY: setsid(2) in the child only; the guard must not die with our process group.
+    unsafe {
+        c.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let _ = c.spawn();
+}
+
+fn start_cluster() -> (String, String, u16) {
+    sweep_stale();
+    let dir = tempfile::Builder::new().prefix(TEST_DIR_PREFIX).tempdir().unwrap().keep();
+    std::fs::write(dir.join("owner"), std::process::id().to_string()).unwrap();
+    // the server may run as `postgres`: it must be able to enter the directory
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    spawn_guard(&dir);
+    let cluster = Cluster::throwaway(dir.join("cluster"));
+    cluster.init("postgres", Some(SUPERUSER_PASSWORD)).expect("initdb");
+    // a port chosen free may be taken before the server binds it: try another
+    let port = (0..5)
+        .find_map(|_| {
+            let port = free_port();
+            cluster.start(Some(port)).ok().map(|()| port)
+        })
+        .expect("start PostgreSQL on a free port");
+    OWN.set(Own { dir, cluster }).ok();
+    (format!("postgres://postgres:{SUPERUSER_PASSWORD}@127.0.0.1:{port}"), "127.0.0.1".into(), port)
+}
+
+fn shared() -> &'static Shared {
+    SHARED.get_or_init(|| {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let base_url = match std::env::var("DATABASE_URL_TEST") {
-            Ok(url) if !url.trim().is_empty() => strip_database(&url),
+        let (base_url, host, port) = match std::env::var("DATABASE_URL_TEST") {
+            Ok(url) if !url.trim().is_empty() => {
+                let base = strip_database(&url);
+                let opts: PgConnectOptions = url.parse().expect("DATABASE_URL_TEST");
+                (base, opts.get_host().to_owned(), opts.get_port())
+            }
             _ => start_cluster(),
         };
+        #[allow(unsafe_code)]
+        // SAFETY: registers a plain extern "C" function; it runs once at process exit.
+        unsafe {
+            libc::atexit(clean_at_exit);
+        }
         let template = format!("epicevents_template_{}", std::process::id());
         runtime.block_on(async {
             let mut admin = connect(&base_url, "postgres").await;
@@ -114,14 +271,7 @@ fn server() -> &'static Server {
             let mut conn = connect(&base_url, &template).await;
             epicevents::db::migrate(&mut conn).await.unwrap();
         });
-        if CLUSTER.get().is_none() {
-            #[allow(unsafe_code)]
-            // SAFETY: registers a plain extern "C" function; it runs once at process exit.
-            unsafe {
-                libc::atexit(clean_shared_server);
-            }
-        }
-        Server { base_url, template, runtime }
+        Shared { base_url, host, port, template, runtime }
     })
 }
 
@@ -139,10 +289,201 @@ async fn connect(base: &str, db: &str) -> PgConnection {
     opts.connect().await.unwrap()
 }
 
-/// A fresh database (a copy of the migrated template, or empty when `migrated` is false).
+/// A pid file's process, stopped.
+fn stop_pgbouncer(dir: &Path) {
+    if let Ok(text) = std::fs::read_to_string(dir.join("pgbouncer.pid"))
+        && let Ok(pid) = text.trim().parse::<i32>()
+    {
+        #[allow(unsafe_code)]
+        // SAFETY: kill(2) with the pid PgBouncer wrote.
+        unsafe {
+            libc::kill(pid, libc::SIGINT);
+        }
+    }
+}
+
+/// PgBouncer 1.18 in transaction mode in front of the test server, with only the setting
+/// every sqlx client needs (`ignore_startup_parameters = extra_float_digits`), 5 server
+/// connections per database.
+pub struct Bouncer {
+    pub port: u16,
+}
+
+static BOUNCER: OnceLock<Bouncer> = OnceLock::new();
+
+pub const BOUNCER_POOL: u32 = 5;
+
+pub fn bouncer() -> &'static Bouncer {
+    BOUNCER.get_or_init(|| {
+        let s = shared();
+        let exe = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer", "/usr/local/bin/pgbouncer"]
+            .into_iter()
+            .map(PathBuf::from)
+            .find(|p| p.is_file())
+            .expect("PgBouncer is installed (apt-get install pgbouncer; .ci/run does it)");
+        let dir = match OWN.get() {
+            Some(own) => own.dir.join("pgbouncer"),
+            None => shared_bouncer_dir(),
+        };
+        std::fs::create_dir_all(&dir).unwrap();
+        let secret: String = s.runtime.block_on(async {
+            let mut admin = connect(&s.base_url, "postgres").await;
+            sqlx::query_scalar("select rolpassword from pg_authid where rolname = current_user")
+                .fetch_one(&mut admin)
+                .await
+                .expect("the test server's role must be a superuser to set up PgBouncer")
+        });
+        let user = s.base_url.split("://").nth(1).and_then(|r| r.split(':').next()).unwrap();
+        std::fs::write(dir.join("userlist.txt"), format!("\"{user}\" \"{secret}\"\n")).unwrap();
+        let account =
+            running_as_root().then(|| Account::lookup("postgres").expect("postgres account"));
+        for _ in 0..5 {
+            let port = free_port();
+            let ini = format!(
+                "[databases]\n* = host={host} port={pgport}\n\n[pgbouncer]\n\
+                 listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
+                 auth_type = scram-sha-256\nauth_file = {d}/userlist.txt\n\
+                 pool_mode = transaction\nignore_startup_parameters = extra_float_digits\n\
+                 default_pool_size = {BOUNCER_POOL}\nmax_client_conn = 1000\n\
+                 logfile = {d}/pgbouncer.log\npidfile = {d}/pgbouncer.pid\n",
+                host = s.host,
+                pgport = s.port,
+                d = dir.display()
+            );
+            std::fs::write(dir.join("pgbouncer.ini"), ini).unwrap();
+            if let Some(a) = &account {
+                for f in ["", "userlist.txt", "pgbouncer.ini"] {
+                    std::os::unix::fs::chown(dir.join(f), Some(a.uid), Some(a.gid)).unwrap();
+                }
+            }
+            let mut c = Command::new(&exe);
+            c.arg("-d").arg(dir.join("pgbouncer.ini")).env_clear().stdin(Stdio::null());
+            if let Some(a) = &account {
+                c.uid(a.uid).gid(a.gid);
+            }
+            let out = c.output().expect("run pgbouncer");
+            if out.status.success()
+                && wait_for(|| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok())
+            {
+                return Bouncer { port };
+            }
+            stop_pgbouncer(&dir);
+        }
+        let log = std::fs::read_to_string(dir.join("pgbouncer.log")).unwrap_or_default();
+        panic!("PgBouncer did not start: {log}");
+    })
+}
+
+/// Polls `ok` (every 20 ms, 30 s at most): for things that happen in another process.
+pub fn wait_for(mut ok: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        if ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// An `epicevents serve` for one test database, on a port it picks itself.
+pub struct ServerProc {
+    pub child: Child,
+    pub port: u16,
+    /// Everything it wrote on stderr (the access log).
+    pub log: Arc<Mutex<String>>,
+}
+
+impl ServerProc {
+    /// Starts a server with `envs` (its DATABASE_URL, secret, …) and waits until it listens.
+    pub fn start(envs: &[(String, String)]) -> ServerProc {
+        let home = tempfile::tempdir().unwrap();
+        let mut c = Command::new(bin());
+        c.args(["serve", "--listen", "127.0.0.1:0"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .current_dir(home.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        #[allow(unsafe_code)]
+        // SAFETY: prctl(2) in the child only: the server dies with the test binary.
+        unsafe {
+            c.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let mut child = c.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            let _home = home;
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let serving = line
+                    .strip_prefix("epicevents: serving on http://127.0.0.1:")
+                    .or_else(|| line.strip_prefix("epicevents: serving on https://127.0.0.1:"));
+                if let Some(rest) = serving {
+                    let port: u16 = rest.split_whitespace().next().unwrap().parse().unwrap();
+                    let _ = tx.send(port);
+                }
+                let mut l = sink.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        let port = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(p) => p,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("the server did not start: {}", log.lock().unwrap());
+            }
+        };
+        ServerProc { child, port, log }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// SIGTERM, as an operator or systemd stops it.
+    pub fn terminate(&self) {
+        #[allow(unsafe_code)]
+        // SAFETY: kill(2) on our own child.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+    }
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        self.terminate();
+        if !wait_for(|| self.child.try_wait().is_ok_and(|s| s.is_some())) {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// A fresh database (a copy of the migrated template, or empty when `migrated` is false),
+/// used in the mode of the thread that made it.
 pub struct TestDb {
     pub name: String,
     pub url: String,
+    pub mode: Mode,
+    server: Mutex<Option<ServerProc>>,
 }
 
 impl TestDb {
@@ -155,7 +496,7 @@ impl TestDb {
     }
 
     fn create(migrated: bool) -> TestDb {
-        let s = server();
+        let s = shared();
         let name = format!("t_{}", uuid::Uuid::new_v4().simple());
         let sql = if migrated {
             format!("create database {name} template {}", s.template)
@@ -166,15 +507,49 @@ impl TestDb {
             let mut admin = connect(&s.base_url, "postgres").await;
             sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await.unwrap();
         });
-        if CLUSTER.get().is_none() {
+        if OWN.get().is_none() {
             MADE.lock().unwrap().push(("database", name.clone()));
         }
-        TestDb { url: format!("{}/{name}", s.base_url), name }
+        TestDb {
+            url: format!("{}/{name}", s.base_url),
+            name,
+            mode: mode(),
+            server: Mutex::new(None),
+        }
+    }
+
+    /// The URL of this database through PgBouncer.
+    pub fn pooled_url(&self) -> String {
+        let b = bouncer();
+        let s = shared();
+        let creds = s.base_url.split("://").nth(1).and_then(|r| r.split('@').next()).unwrap();
+        format!("postgres://{creds}@127.0.0.1:{}/{}", b.port, self.name)
+    }
+
+    /// This database's server (server modes), started on first use.
+    pub fn server_url(&self) -> String {
+        let mut guard = self.server.lock().unwrap();
+        if guard.is_none() {
+            let url =
+                if self.mode == Mode::ServerPooler { self.pooled_url() } else { self.url.clone() };
+            let envs = vec![
+                ("DATABASE_URL".to_owned(), url),
+                ("EPICCRM_JWT_SECRET".to_owned(), JWT_SECRET.to_owned()),
+                ("NO_COLOR".to_owned(), "1".to_owned()),
+            ];
+            *guard = Some(ServerProc::start(&envs));
+        }
+        guard.as_ref().unwrap().url()
+    }
+
+    /// What this database's server has logged so far.
+    pub fn server_log(&self) -> String {
+        self.server.lock().unwrap().as_ref().map(ServerProc::log).unwrap_or_default()
     }
 
     /// Runs SQL directly (for checks and for setting up states the CLI forbids).
     pub fn sql(&self, sql: &str) {
-        let s = server();
+        let s = shared();
         s.runtime.block_on(async {
             let mut c = connect(&s.base_url, &self.name).await;
             sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut c).await.unwrap();
@@ -183,7 +558,7 @@ impl TestDb {
 
     /// The first column of the first row, as text.
     pub fn scalar(&self, sql: &str) -> String {
-        let s = server();
+        let s = shared();
         s.runtime.block_on(async {
             let mut c = connect(&s.base_url, &self.name).await;
             let v: Option<String> =
@@ -195,17 +570,44 @@ impl TestDb {
         })
     }
 
-    /// A user at a terminal of their own (own HOME, so own token store).
+    /// A connection of the test's own (to hold a lock while a command waits on it).
+    pub fn connect(&self) -> PgConnection {
+        let s = shared();
+        s.runtime.block_on(connect(&s.base_url, &self.name))
+    }
+
+    pub fn block_on<F: Future>(&self, f: F) -> F::Output {
+        shared().runtime.block_on(f)
+    }
+
+    /// Waits until a command of this database waits on a lock (pg_stat_activity).
+    pub fn wait_for_lock_waiter(&self) {
+        let found = wait_for(|| {
+            self.scalar(&format!(
+                "select count(*) from pg_stat_activity where datname = '{}' and wait_event_type = 'Lock'",
+                self.name
+            )) != "0"
+        });
+        assert!(found, "no command came to wait on the lock");
+    }
+
+    /// A user at a terminal of their own (own HOME, so own token store), in this database's mode.
     pub fn user(&self) -> User {
-        User::new(self.url.clone())
+        match self.mode {
+            Mode::Direct => User::new(self.url.clone()),
+            Mode::Pooler => User::new(self.pooled_url()),
+            Mode::Server | Mode::ServerPooler => User::of_server(&self.server_url()),
+        }
     }
 }
 
 impl Drop for TestDb {
     fn drop(&mut self) {
+        // the server goes first: it holds connections to the database
+        drop(self.server.lock().unwrap().take());
         // a local cluster disappears with the test binary; a shared server is cleaned up
-        if CLUSTER.get().is_none() {
-            let s = server();
+        if OWN.get().is_none() {
+            let s = shared();
             let name = self.name.clone();
             s.runtime.block_on(async {
                 if let Ok(opts) = format!("{}/postgres", s.base_url).parse::<PgConnectOptions>()
@@ -227,6 +629,7 @@ impl Drop for TestDb {
 pub struct User {
     pub home: tempfile::TempDir,
     pub envs: Vec<(String, String)>,
+    token_file: PathBuf,
 }
 
 /// The outcome of one run of the binary.
@@ -238,7 +641,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(o: Output) -> Run {
+    pub fn from(o: Output) -> Run {
         Run {
             code: o.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -249,7 +652,8 @@ impl Run {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
     }
-    /// Asserts the exit code, and that a failure is one clean `error:` line (plus hint).
+    /// Asserts the exit code, and that a failure is one clean `error:` line (plus hint),
+    /// with no line of stderr that is not an error, a hint or a warning.
     #[track_caller]
     pub fn code(self, want: i32) -> Run {
         assert_eq!(
@@ -258,20 +662,25 @@ impl Run {
             self.code, self.stdout, self.stderr
         );
         if want != 0 {
-            assert!(self.stderr.starts_with("error: "), "stderr: {}", self.stderr);
-            for line in self.stderr.lines() {
-                assert!(
-                    line.starts_with("error: ")
-                        || line.starts_with("hint: ")
-                        || line.starts_with("warning: "),
-                    "unexpected stderr line {line:?} in {}",
-                    self.stderr
-                );
-            }
-            assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
-            assert!(!self.stderr.to_lowercase().contains("sqlstate"), "{}", self.stderr);
+            self.clean_failure();
         }
         self
+    }
+    #[track_caller]
+    pub fn clean_failure(&self) {
+        let errors: Vec<&str> = self.stderr.lines().filter(|l| l.starts_with("error: ")).collect();
+        assert_eq!(errors.len(), 1, "one error line: {}", self.stderr);
+        for line in self.stderr.lines() {
+            assert!(
+                line.starts_with("error: ")
+                    || line.starts_with("hint: ")
+                    || line.starts_with("warning: "),
+                "unexpected stderr line {line:?} in {}",
+                self.stderr
+            );
+        }
+        assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
+        assert!(!self.stderr.to_lowercase().contains("sqlstate"), "{}", self.stderr);
     }
     #[track_caller]
     pub fn ok(self) -> Run {
@@ -294,8 +703,10 @@ pub fn bin() -> &'static str {
 }
 
 impl User {
+    /// A user of a database, directly.
     pub fn new(database_url: String) -> User {
         let home = tempfile::tempdir().unwrap();
+        let token_file = home.path().join(".config/epiccrm/tokens.json");
         User {
             home,
             envs: vec![
@@ -305,6 +716,27 @@ impl User {
                 ("TZ".into(), "UTC".into()),
                 ("NO_COLOR".into(), "1".into()),
             ],
+            token_file,
+        }
+    }
+
+    /// A user who holds only a server's address.
+    pub fn of_server(url: &str) -> User {
+        let home = tempfile::tempdir().unwrap();
+        let slug: String = url
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '_' })
+            .collect();
+        let token_file = home.path().join(format!(".config/epiccrm/tokens-{slug}.json"));
+        User {
+            home,
+            envs: vec![
+                ("EPICCRM_SERVER".into(), url.into()),
+                ("EPICCRM_TOKEN_STORE".into(), "file".into()),
+                ("TZ".into(), "UTC".into()),
+                ("NO_COLOR".into(), "1".into()),
+            ],
+            token_file,
         }
     }
 
@@ -320,7 +752,7 @@ impl User {
     }
 
     pub fn token_file(&self) -> PathBuf {
-        self.home.path().join(".config/epiccrm/tokens.json")
+        self.token_file.clone()
     }
 
     pub fn dir(&self) -> &Path {
@@ -372,42 +804,110 @@ impl User {
         Run::from(child.wait_with_output().unwrap())
     }
 
+    /// Starts the command in the background, its output captured.
+    pub fn spawn<I, S>(&self, args: I) -> Child
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.command(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+    }
+
     pub fn login(&self, email: &str) -> Run {
         self.run_stdin(&format!("{PASSWORD}\n"), ["login", email]).ok()
     }
 
     /// Creates an employee through the binary (this user must be a manager); returns its id.
     pub fn add_employee(&self, first: &str, email: &str, role: &str) -> i64 {
-        let r =
-            self.run(["--json", "employee", "create", first, "Test", email, PASSWORD, role]).ok();
+        let r = self
+            .run_stdin(
+                &format!("{PASSWORD}\n"),
+                ["--json", "employee", "create", first, "Test", email, "-", role],
+            )
+            .ok();
         r.json()["id"].as_i64().unwrap()
     }
 }
 
-/// A database with a manager (id 1) who is logged in, returned with their terminal.
+/// The argon2id hash of `PASSWORD`, made once.
+pub fn password_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| {
+        let p = epicevents::domain::Password::parse(PASSWORD).unwrap();
+        epicevents::auth::password::hash(&p).unwrap()
+    })
+}
+
+impl TestDb {
+    /// Employees made directly in the database (what is under test is elsewhere: this only
+    /// sets the scene, fast), ids from 1 in the order given: (first name, email, role).
+    pub fn employees(&self, people: &[(&str, &str, &str)]) {
+        let values: Vec<String> = people
+            .iter()
+            .map(|(first, email, role)| {
+                format!("('{first}', 'Test', '{email}', '{role}', '{}')", password_hash())
+            })
+            .collect();
+        self.sql(&format!(
+            "insert into employees (first_name, last_name, email, role, password_hash) values {}",
+            values.join(", ")
+        ));
+    }
+
+    /// A terminal of employee `id`, logged in: a session and its tokens made the way login
+    /// makes them.
+    pub fn logged_in(&self, id: i64) -> User {
+        let u = self.user();
+        self.log_in(u, id)
+    }
+
+    /// A user of the server at `url` (one the test started itself), logged in as `id`.
+    pub fn logged_in_at(&self, url: &str, id: i64) -> User {
+        self.log_in(User::of_server(url), id)
+    }
+
+    fn log_in(&self, u: User, id: i64) -> User {
+        use epicevents::auth::jwt::TokenKind;
+        let sid = uuid::Uuid::new_v4();
+        let jwt = crate::auth::jwt();
+        let now = chrono::Utc::now();
+        let (access, _) = jwt.issue(TokenKind::Access, id, sid, now).unwrap();
+        let (refresh, claims) = jwt.issue(TokenKind::Refresh, id, sid, now).unwrap();
+        self.sql(&format!(
+            "insert into sessions (id, employee_id) values ('{sid}', {id});
+             insert into refresh_tokens (jti, session_id, expires_at)
+             values ('{}', '{sid}', to_timestamp({}))",
+            claims.jti, claims.exp
+        ));
+        crate::auth::write_tokens(&u, &access, &refresh);
+        u
+    }
+}
+
+/// A database with a manager (id 1, Mia) who is logged in, returned with their terminal.
 pub fn with_manager() -> (TestDb, User) {
     let db = TestDb::new();
-    let m = db.user();
-    m.run(["create-employee", "Mia", "Manager", "mia@example.com", PASSWORD, "MANAGEMENT"]).ok();
-    m.login("mia@example.com");
+    db.employees(&[("Mia", "mia@example.com", "MANAGEMENT")]);
+    let m = db.logged_in(1);
     (db, m)
 }
 
 /// A manager plus a logged-in SALES and SUPPORT employee: (db, manager, sales, support).
 pub fn with_staff() -> (TestDb, User, User, User) {
-    let (db, m) = with_manager();
-    m.add_employee("Sam", "sam@example.com", "SALES");
-    m.add_employee("Sue", "sue@example.com", "SUPPORT");
-    let sales = db.user();
-    sales.login("sam@example.com");
-    let support = db.user();
-    support.login("sue@example.com");
+    let db = TestDb::new();
+    db.employees(&[
+        ("Mia", "mia@example.com", "MANAGEMENT"),
+        ("Sam", "sam@example.com", "SALES"),
+        ("Sue", "sue@example.com", "SUPPORT"),
+    ]);
+    let (m, sales, support) = (db.logged_in(1), db.logged_in(2), db.logged_in(3));
     (db, m, sales, support)
 }
 
-/// The data every CRM test starts from, made through the binary:
+/// The data every CRM test starts from, each of the staff logged in:
 /// employees 1 Mia (MANAGEMENT), 2 Sam (SALES), 3 Sue (SUPPORT), 4 Sid (SALES), 5 Uma (SUPPORT);
-/// client 1 (Sam's), contract 1 (client 1, 1000.00, signed), event 1 (contract 1, no support).
+/// client 1 (Sam's, Kevin Casey of Cool Startup LLC), contract 1 (client 1, 1000.00, signed),
+/// event 1 (contract 1, 2030-06-04 18:00–23:00 UTC, Paris, 50 attendees, no support).
 pub struct Crm {
     pub db: TestDb,
     pub mia: User,
@@ -418,39 +918,27 @@ pub struct Crm {
 }
 
 pub fn crm() -> Crm {
-    let (db, mia, sam, sue) = with_staff();
-    mia.add_employee("Sid", "sid@example.com", "SALES");
-    mia.add_employee("Uma", "uma@example.com", "SUPPORT");
-    let sid = db.user();
-    sid.login("sid@example.com");
-    let uma = db.user();
-    uma.login("uma@example.com");
-    sam.run([
-        "client",
-        "create",
-        "Kevin",
-        "Casey",
-        "kevin@startup.io",
-        "--company",
-        "Cool Startup LLC",
-    ])
-    .ok();
-    mia.run(["contract", "create", "1", "1000", "--signed"]).ok();
-    sam.run([
-        "event",
-        "create",
-        "1",
-        "--name",
-        "Launch party",
-        "--start",
-        "2030-06-04 18:00",
-        "--end",
-        "2030-06-04 23:00",
-        "--location",
-        "Paris",
-        "--attendees",
-        "50",
-    ])
-    .ok();
+    let db = TestDb::new();
+    db.employees(&[
+        ("Mia", "mia@example.com", "MANAGEMENT"),
+        ("Sam", "sam@example.com", "SALES"),
+        ("Sue", "sue@example.com", "SUPPORT"),
+        ("Sid", "sid@example.com", "SALES"),
+        ("Uma", "uma@example.com", "SUPPORT"),
+    ]);
+    db.sql(
+        "insert into clients (first_name, last_name, email, company_name, sales_contact_id)
+           values ('Kevin', 'Casey', 'kevin@startup.io', 'Cool Startup LLC', 2);
+         insert into contracts (client_id, sales_contact_id, total_amount, amount_due, is_signed, signed_at)
+           values (1, 2, 1000, 1000, true, now());
+         insert into events (contract_id, client_id, name, start_at, end_at, location, attendees)
+           values (1, 1, 'Launch party', '2030-06-04 18:00Z', '2030-06-04 23:00Z', 'Paris', 50);",
+    );
+    let [mia, sam, sue, sid, uma] = [1, 2, 3, 4, 5].map(|id| db.logged_in(id));
     Crm { db, mia, sam, sue, sid, uma }
+}
+
+/// The ids of a `--json` list.
+pub fn ids(rows: &Value) -> Vec<i64> {
+    rows.as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect()
 }

@@ -62,33 +62,34 @@ fn invalid_amounts_are_exit_2() {
     );
 }
 
-#[test]
-fn update_sign_pay_by_owner_or_manager() {
-    let c = crm();
-    c.mia.run(["contract", "create", "1", "800"]).ok();
-    let u = c
-        .sam
-        .run(["--json", "contract", "update", "2", "--total", "900", "--amount-due", "850"])
-        .ok()
-        .json();
-    assert_eq!(
-        (u["total_amount"].as_str(), u["amount_due"].as_str()),
-        (Some("900.00"), Some("850.00"))
-    );
-    c.sid.run(["contract", "update", "2", "--total", "1000"]).code(4);
-    c.sue.run(["contract", "sign", "2"]).code(4);
-    let s = c.sam.run(["--json", "contract", "sign", "2"]).ok().json();
-    assert_eq!(s["is_signed"], true);
-    assert!(s["signed_at"].as_str().unwrap().ends_with('Z'));
-    c.mia.run(["contract", "sign", "2"]).code(6).stderr_has("already signed");
-    let p = c.sam.run(["--json", "contract", "pay", "2", "850"]).ok().json();
-    assert_eq!(p["amount_due"], "0.00");
-    c.mia.run(["contract", "pay", "2", "0.01"]).code(6).stderr_has("exceeds the amount due");
-    c.uma.run(["contract", "pay", "1", "1"]).code(4);
-    c.mia.run(["contract", "pay", "99", "1"]).code(5);
-    c.mia.run(["contract", "sign", "99"]).code(5);
-    let actions = c.db.scalar("select string_agg(action, ',' order by id) from audit_log where entity = 'contract' and entity_id = 2");
-    assert_eq!(actions, "contract.create,contract.update,contract.sign,contract.pay");
+crate::in_every_mode! {
+    fn update_sign_pay_by_owner_or_manager() {
+        let c = crm();
+        c.mia.run(["contract", "create", "1", "800"]).ok();
+        let u = c
+            .sam
+            .run(["--json", "contract", "update", "2", "--total", "900", "--amount-due", "850"])
+            .ok()
+            .json();
+        assert_eq!(
+            (u["total_amount"].as_str(), u["amount_due"].as_str()),
+            (Some("900.00"), Some("850.00"))
+        );
+        c.sid.run(["contract", "update", "2", "--total", "1000"]).code(4);
+        c.sue.run(["contract", "sign", "2"]).code(4);
+        let s = c.sam.run(["--json", "contract", "sign", "2"]).ok().json();
+        assert_eq!(s["is_signed"], true);
+        assert!(s["signed_at"].as_str().unwrap().ends_with('Z'));
+        c.mia.run(["contract", "sign", "2"]).code(6).stderr_has("already signed");
+        let p = c.sam.run(["--json", "contract", "pay", "2", "850"]).ok().json();
+        assert_eq!(p["amount_due"], "0.00");
+        c.mia.run(["contract", "pay", "2", "0.01"]).code(6).stderr_has("exceeds the amount due");
+        c.uma.run(["contract", "pay", "1", "1"]).code(4);
+        c.mia.run(["contract", "pay", "99", "1"]).code(5);
+        c.mia.run(["contract", "sign", "99"]).code(5);
+        let actions = c.db.scalar("select string_agg(action, ',' order by id) from audit_log where entity = 'contract' and entity_id = 2");
+        assert_eq!(actions, "contract.create,contract.update,contract.sign,contract.pay");
+    }
 }
 
 #[test]

@@ -207,3 +207,55 @@ fn root_never_follows_a_link_planted_in_the_cluster_directory() {
     let owner = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&victim).unwrap());
     assert_eq!(owner, 0, "the link's target was handed over");
 }
+
+/// The demo's printed password of the account with `role`.
+fn demo_login(out: &str, role: &str) -> (String, String) {
+    let line = out.lines().find(|l| l.trim_start().starts_with(role)).unwrap();
+    let f: Vec<&str> = line.split_whitespace().collect();
+    (f[1].to_owned(), f[2].to_owned())
+}
+
+#[test]
+fn backup_then_restore_into_a_fresh_data_directory() {
+    let u = Ordinary::new();
+    let demo = u.run(&["demo"]).ok().stdout;
+    let (email, password) = demo_login(&demo, "MANAGEMENT");
+    let file = u.home.join("crm.dump");
+    let file_arg = file.to_str().unwrap();
+    u.run(&["db", "backup", file_arg]).ok().stdout_has("Backed up the database");
+    assert_eq!(mode(&file), 0o600);
+    assert_eq!(&std::fs::read(&file).unwrap()[..5], b"PGDMP", "PostgreSQL's custom format");
+    // nothing half-written where it cannot write
+    u.run(&["db", "backup", "/nonexistent-directory/crm.dump"]).code(2);
+    let leftovers: Vec<_> = std::fs::read_dir(&u.home)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains("partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    u.run(&["db", "stop"]).ok();
+
+    let v = Ordinary::new();
+    let copy = v.home.join("crm.dump");
+    std::fs::copy(&file, &copy).unwrap();
+    if let Some(a) = &v.account {
+        std::os::unix::fs::chown(&copy, Some(a.uid), Some(a.gid)).unwrap();
+    }
+    v.run(&["db", "restore", copy.to_str().unwrap()]).ok().stdout_has("Restored");
+    v.run(&["login", &email, &password]).ok();
+    let clients = v.run(&["--json", "client", "list"]).ok().json();
+    assert_eq!(clients.as_array().unwrap().len(), 8);
+    // only into an empty database
+    v.run(&["db", "restore", copy.to_str().unwrap()]).code(6).stderr_has("not empty");
+    // not a backup at all
+    std::fs::write(v.home.join("junk.dump"), "not a dump").unwrap();
+    v.run(&["db", "restore", v.home.join("junk.dump").to_str().unwrap()]).code(2);
+}
+
+#[test]
+fn backup_and_restore_are_for_the_zero_config_database_only() {
+    let db = crate::common::TestDb::new();
+    let u = db.user();
+    u.run(["db", "backup", "x.dump"]).code(2).stderr_has("pg_dump");
+    u.run(["db", "restore", "x.dump"]).code(2).stderr_has("pg_restore");
+}

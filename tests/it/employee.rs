@@ -2,63 +2,64 @@
 
 use crate::common::*;
 
-#[test]
-fn list_show_create_update_for_managers_and_reads_for_everyone() {
-    let (db, m, sales, support) = with_staff();
-    let rows = m.run(["--json", "employee", "list"]).ok().json();
-    let emails: Vec<&str> =
-        rows.as_array().unwrap().iter().map(|r| r["email"].as_str().unwrap()).collect();
-    assert_eq!(emails, ["mia@example.com", "sam@example.com", "sue@example.com"]);
-    for u in [&sales, &support] {
-        u.run(["employees", "list", "--role", "SUPPORT"]).ok().stdout_has("sue@example.com");
-        u.run(["employee", "show", "1"]).ok().stdout_has("mia@example.com");
-    }
-    let table = m.run(["employee", "list"]).ok().stdout;
-    let first = table.lines().next().unwrap();
-    assert!(
-        first.starts_with("ID") && first.contains("EMAIL") && first.contains("ROLE"),
-        "{table}"
-    );
+crate::in_every_mode! {
+    fn list_show_create_update_for_managers_and_reads_for_everyone() {
+        let (db, m, sales, support) = with_staff();
+        let rows = m.run(["--json", "employee", "list"]).ok().json();
+        let emails: Vec<&str> =
+            rows.as_array().unwrap().iter().map(|r| r["email"].as_str().unwrap()).collect();
+        assert_eq!(emails, ["mia@example.com", "sam@example.com", "sue@example.com"]);
+        for u in [&sales, &support] {
+            u.run(["employees", "list", "--role", "SUPPORT"]).ok().stdout_has("sue@example.com");
+            u.run(["employee", "show", "1"]).ok().stdout_has("mia@example.com");
+        }
+        let table = m.run(["employee", "list"]).ok().stdout;
+        let first = table.lines().next().unwrap();
+        assert!(
+            first.starts_with("ID") && first.contains("EMAIL") && first.contains("ROLE"),
+            "{table}"
+        );
 
-    let e = m.run(["--json", "employee", "show", "2"]).ok().json();
-    for k in [
-        "id",
-        "first_name",
-        "last_name",
-        "email",
-        "role",
-        "is_active",
-        "created_at",
-        "updated_at",
-        "deactivated_at",
-    ] {
-        assert!(e.get(k).is_some(), "missing {k}");
-    }
-    assert!(e.get("password_hash").is_none());
-    assert!(e["created_at"].as_str().unwrap().ends_with('Z'));
+        let e = m.run(["--json", "employee", "show", "2"]).ok().json();
+        for k in [
+            "id",
+            "first_name",
+            "last_name",
+            "email",
+            "role",
+            "is_active",
+            "created_at",
+            "updated_at",
+            "deactivated_at",
+        ] {
+            assert!(e.get(k).is_some(), "missing {k}");
+        }
+        assert!(e.get("password_hash").is_none());
+        assert!(e["created_at"].as_str().unwrap().ends_with('Z'));
 
-    let u = m
-        .run([
-            "--json",
-            "employee",
-            "update",
-            "2",
-            "--first-name",
-            "Samuel",
-            "--email",
-            "SAMUEL@example.com",
-        ])
-        .ok()
-        .json();
-    assert_eq!(u["first_name"], "Samuel");
-    assert_eq!(u["email"], "SAMUEL@example.com");
-    sales.run(["employee", "update", "3", "--first-name", "X"]).code(4);
-    support.run(["employee", "create", "A", "B", "a@example.com", PASSWORD, "SALES"]).code(4);
-    assert_eq!(db.scalar("select count(*) from audit_log where action = 'employee.update'"), "1");
-    assert!(
-        db.scalar("select changes from audit_log where action = 'employee.update'")
-            .contains("Samuel")
-    );
+        let u = m
+            .run([
+                "--json",
+                "employee",
+                "update",
+                "2",
+                "--first-name",
+                "Samuel",
+                "--email",
+                "SAMUEL@example.com",
+            ])
+            .ok()
+            .json();
+        assert_eq!(u["first_name"], "Samuel");
+        assert_eq!(u["email"], "SAMUEL@example.com");
+        sales.run(["employee", "update", "3", "--first-name", "X"]).code(4);
+        support.run(["employee", "create", "A", "B", "a@example.com", PASSWORD, "SALES"]).code(4);
+        assert_eq!(db.scalar("select count(*) from audit_log where action = 'employee.update'"), "1");
+        assert!(
+            db.scalar("select changes from audit_log where action = 'employee.update'")
+                .contains("Samuel")
+        );
+    }
 }
 
 #[test]
@@ -126,8 +127,13 @@ fn missing_ids_are_exit_5() {
 #[test]
 fn set_password_for_self_or_by_a_manager() {
     let (db, m, sales, _support) = with_staff();
-    // SALES changes their own password
-    sales.run_stdin("Brand-new-1\n", ["employee", "set-password", "2"]).ok();
+    // SALES changes their own password: the current one first, then the new one
+    sales.run_stdin("", ["employee", "set-password", "2"]).code(2).stderr_has("current password");
+    sales
+        .run_stdin("wrong-current\nBrand-new-1\n", ["employee", "set-password", "2"])
+        .code(3)
+        .stderr_has("current password is wrong");
+    sales.run_stdin(&format!("{PASSWORD}\nBrand-new-1\n"), ["employee", "set-password", "2"]).ok();
     let again = db.user();
     again.run_stdin(&format!("{PASSWORD}\n"), ["login", "sam@example.com"]).code(3);
     again.run_stdin("Brand-new-1\n", ["login", "sam@example.com"]).ok();
@@ -176,12 +182,14 @@ fn delete_needs_yes_and_is_never_on_self() {
 #[test]
 fn the_last_active_manager_cannot_step_down() {
     let (db, m) = with_manager();
-    m.run(["employee", "update", "1", "--role", "SALES"]).code(6).stderr_has("last active manager");
+    m.run(["employee", "update", "1", "--role", "SALES", "--yes"])
+        .code(6)
+        .stderr_has("last active manager");
     let id = m.add_employee("Max", "max@example.com", "MANAGEMENT");
-    m.run(["employee", "update", "1", "--role", "SALES"]).ok();
+    m.run(["employee", "update", "1", "--role", "SALES", "--yes"]).ok();
     let max = db.user();
     max.login("max@example.com");
-    max.run(["employee", "update", &id.to_string(), "--role", "SUPPORT"]).code(6);
+    max.run(["employee", "update", &id.to_string(), "--role", "SUPPORT", "--yes"]).code(6);
     max.run(["management-only"]).ok();
 }
 
@@ -191,7 +199,7 @@ fn a_new_password_ends_the_other_sessions_of_the_account() {
     let other_device = db.user();
     other_device.login("sam@example.com");
     // Sam changes his own password: his other session ends, this one goes on
-    sales.run_stdin("Brand-new-1\n", ["employee", "set-password", "2"]).ok();
+    sales.run_stdin(&format!("{PASSWORD}\nBrand-new-1\n"), ["employee", "set-password", "2"]).ok();
     sales.run(["whoami"]).ok();
     other_device.run(["whoami"]).code(3).stderr_has("revoked");
     // a manager resets it: every session of Sam's ends

@@ -1,8 +1,6 @@
 //! Issue "hardening": throttled logins, the least-privilege application role, timeouts,
 //! and hostile input through the binary.
 
-use std::time::{Duration, Instant};
-
 use proptest::prelude::*;
 
 use crate::common::*;
@@ -27,7 +25,7 @@ fn five_failures_lock_the_email_and_a_success_resets_the_count() {
     u.run_stdin(&format!("{PASSWORD}\n"), ["login", "mia@example.com"])
         .code(3)
         .stderr_has("too many failed logins")
-        .stderr_has("try again after");
+        .stderr_has("try again in 15 minutes");
     // unknown e-mails are throttled the same way
     for _ in 0..5 {
         u.run_stdin("wrong-password\n", ["login", "ghost@example.com"])
@@ -42,28 +40,6 @@ fn five_failures_lock_the_email_and_a_success_resets_the_count() {
         db.scalar("select count(*) from login_failures where email_key = 'mia@example.com'"),
         "0"
     );
-}
-
-#[test]
-fn unknown_and_known_emails_cost_the_same() {
-    let (db, _m) = with_manager();
-    let u = db.user();
-    let once = |email: &str, i: usize| -> Duration {
-        db.sql("delete from login_failures");
-        let t = Instant::now();
-        u.run_stdin(&format!("wrong-{i}-password\n"), ["login", email]).code(3);
-        t.elapsed()
-    };
-    // alternate the two so that load from other tests hits both alike; compare medians
-    let (mut known, mut unknown) = (Vec::new(), Vec::new());
-    for i in 0..7 {
-        known.push(once("mia@example.com", i));
-        unknown.push(once("nobody@example.com", i));
-    }
-    known.sort();
-    unknown.sort();
-    let (known, unknown) = (known[3], unknown[3]);
-    assert!(unknown * 2 > known, "known {known:?}, unknown {unknown:?}");
 }
 
 /// The statements of docs/db-setup.sql after its `-- @grants` marker.
@@ -120,7 +96,7 @@ fn everyday_commands_run_under_the_least_privilege_application_role() {
 }
 
 #[test]
-fn an_unresponsive_database_is_exit_7_within_15_seconds() {
+fn an_unresponsive_database_is_exit_7_not_a_hang() {
     // a server that accepts the connection and never answers
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -133,9 +109,14 @@ fn an_unresponsive_database_is_exit_7_within_15_seconds() {
     let db = TestDb::new();
     let mut u = db.user();
     u.set("DATABASE_URL", &format!("postgres://app:pw@127.0.0.1:{port}/crm"));
-    let t = Instant::now();
-    u.run(["whoami"]).code(7).stderr_has("did not answer");
-    assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
+    // it gives up on its own (5 s connect timeout): a command that hung would be killed here
+    let mut child = u.spawn(["whoami"]);
+    let ended = wait_for(|| child.try_wait().unwrap().is_some());
+    if !ended {
+        let _ = child.kill();
+    }
+    assert!(ended, "whoami hung on a database that never answers");
+    Run::from(child.wait_with_output().unwrap()).code(7).stderr_has("did not answer");
 }
 
 #[test]
@@ -155,43 +136,99 @@ fn field() -> impl Strategy<Value = String> {
         "[ -~]{0,40}",
         Just(String::new()),
         Just("'; drop table clients; --".to_owned()),
-        Just("\u{0}".to_owned()),
+        Just("line\nbreak".to_owned()),
+        Just("\u{202e}gnp.exe".to_owned()),
         Just("-".to_owned()),
         Just("--help".to_owned()),
         "[0-9.,+-]{1,16}",
     ]
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+/// What a hostile value may lead to, by its class, from the rules of spec §4 rather than
+/// from the code: a value the shell would pass as an option may show help (0) or be a usage
+/// error; a blank one, or one with a control or bidirectional character, is a usage error in
+/// a one-line field; anything else may succeed, be invalid, conflict, or name a missing row —
+/// but never an internal error (1), a session problem (3) or an unavailable database (7).
+fn acceptable(args: &[String], one_line: &[usize]) -> Vec<i32> {
+    if args.iter().any(|a| a.starts_with('-') && a.len() > 1) {
+        return vec![0, 2];
+    }
+    let bad = |s: &str| {
+        s.trim().is_empty()
+            || s.chars().any(|c| {
+                c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+            })
+    };
+    if one_line.iter().any(|i| bad(&args[*i])) {
+        return vec![2];
+    }
+    vec![0, 2, 5, 6]
+}
 
-    /// Whatever is typed, the answer is a success or a documented error: never exit 1,
-    /// never a panic, and a failure is one `error:` line.
+/// A fresh database for each case, with Mia (MANAGEMENT), Sam (SALES), Sue (SUPPORT), Sam's
+/// client 1 and its signed contract 1, and a session per employee minted directly (fast).
+fn hostile_world() -> (TestDb, Vec<User>) {
+    use chrono::Utc;
+    use epicevents::auth::jwt::TokenKind;
+    let db = TestDb::new();
+    db.sql(
+        "insert into employees (first_name, last_name, email, role, password_hash) values
+           ('Mia','M','mia@example.com','MANAGEMENT','x'), ('Sam','S','sam@example.com','SALES','x'),
+           ('Sue','S','sue@example.com','SUPPORT','x');
+         insert into clients (first_name, last_name, email, sales_contact_id)
+           values ('Kevin','Casey','kevin@startup.io', 2);
+         insert into contracts (client_id, sales_contact_id, total_amount, amount_due, is_signed, signed_at)
+           values (1, 2, 1000, 1000, true, now());",
+    );
+    let users = (1..=3)
+        .map(|id| {
+            let sid = uuid::Uuid::new_v4();
+            db.sql(&format!("insert into sessions (id, employee_id) values ('{sid}', {id})"));
+            let u = db.user();
+            let jwt = crate::auth::jwt();
+            let (a, _) = jwt.issue(TokenKind::Access, id, sid, Utc::now()).unwrap();
+            let (r, _) = jwt.issue(TokenKind::Refresh, id, sid, Utc::now()).unwrap();
+            crate::auth::write_tokens(&u, &a, &r);
+            u
+        })
+        .collect();
+    (db, users)
+}
+
+proptest! {
+    // failures are kept in tests/it/hardening.proptest-regressions and replayed first
+    #![proptest_config(ProptestConfig {
+        cases: 24,
+        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource("regressions"))),
+        ..ProptestConfig::default()
+    })]
+
+    /// Whatever is typed, the answer is one of the codes its class allows, and every line of
+    /// stderr is an `error:`, a `hint:` or a `warning:` — each case on a fresh database.
     #[test]
-    fn hostile_input_never_crashes_the_binary(
+    fn hostile_input_gets_a_documented_answer(
         cmd in 0usize..6, a in field(), b in field(), c in field(), d in field()
     ) {
-        static CRM: std::sync::OnceLock<Crm> = std::sync::OnceLock::new();
-        let crm = CRM.get_or_init(crm);
-        let (user, args): (&User, Vec<String>) = match cmd {
-            0 => (&crm.sam, vec!["client".into(), "create".into(), a, b, c, "--phone".into(), d]),
-            1 => (&crm.mia, vec!["contract".into(), "create".into(), "1".into(), a, b]),
-            2 => (&crm.sam, vec!["event".into(), "create".into(), "1".into(), "--name".into(), a,
-                  "--start".into(), b, "--end".into(), c, "--location".into(), d,
-                  "--attendees".into(), "3".into()]),
-            3 => (&crm.mia, vec!["employee".into(), "create".into(), a, b, c, d, "SALES".into()]),
-            4 => (&crm.sue, vec!["client".into(), "list".into(), "--search".into(), a]),
-            _ => (&crm.mia, vec!["contract".into(), "pay".into(), b, a]),
+        let (_db, users) = hostile_world();
+        let (mia, sam, sue) = (&users[0], &users[1], &users[2]);
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<String>>();
+        let (user, args, one_line): (&User, Vec<String>, Vec<usize>) = match cmd {
+            0 => (sam, [s(&["client", "create"]), vec![a, b, c, "--phone".into(), d]].concat(), vec![2, 3, 4]),
+            1 => (mia, [s(&["contract", "create", "1"]), vec![a, b]].concat(), vec![]),
+            2 => (sam, [s(&["event", "create", "1", "--name"]), vec![a, "--start".into(), b, "--end".into(), c, "--location".into(), d, "--attendees".into(), "3".into()]].concat(), vec![4, 10]),
+            3 => (mia, [s(&["employee", "create"]), vec![a, b, c, d, "SALES".into()]].concat(), vec![2, 3]),
+            4 => (sue, [s(&["client", "list", "--search"]), vec![a]].concat(), vec![]),
+            _ => (mia, [s(&["contract", "pay"]), vec![b, a]].concat(), vec![]),
         };
         if args.iter().any(|s| s.contains('\0')) {
             // the OS cannot pass a NUL inside an argument at all
             return Ok(());
         }
+        let want = acceptable(&args, &one_line);
         let r = user.run(&args);
-        prop_assert!(r.code != 1 && r.code != 101 && r.code >= 0, "exit {} for {args:?}: {}", r.code, r.stderr);
-        prop_assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+        prop_assert!(want.contains(&r.code), "exit {} (want one of {want:?}) for {args:?}: {}", r.code, r.stderr);
         if r.code != 0 {
-            prop_assert!(r.stderr.starts_with("error: "), "{args:?}: {}", r.stderr);
+            r.clean_failure();
         }
     }
 }

@@ -1,10 +1,9 @@
 //! Every list query, at a few thousand rows, is planned without a sequential scan of a big
 //! table: the queries are the binary's own (`repo::*::list_query`), prefixed with EXPLAIN.
 
+use epicevents::api::{ClientQuery, ContractQuery, EmployeeQuery, EventQuery, Page};
 use epicevents::domain::Role;
-use epicevents::repo::{
-    self, Page, client::ClientFilter, contract::ContractFilter, event::EventFilter,
-};
+use epicevents::repo::{self, event::Mine};
 use serde_json::Value;
 use sqlx::{Connection, PgConnection, Postgres, QueryBuilder};
 
@@ -55,46 +54,45 @@ fn no_list_query_scans_a_big_table_sequentially() {
     let db = TestDb::new();
     db.sql(SEED);
     let page = Page::first(50);
-    let all = Page { limit: None, offset: 0 };
+    let deep = Page { after: Some(55_000), ..Page::first(50) };
     let x = "explain (format json) ";
+    let client =
+        |search: Option<&str>| ClientQuery { mine: false, search: search.map(str::to_owned) };
     let queries: Vec<(String, QueryBuilder<Postgres>)> = vec![
-        ("employee list".into(), repo::employee::list_query(x, None, false, page)),
+        ("employee list".into(), repo::employee::list_query(x, &EmployeeQuery::default(), page)),
         (
             "employee list --role SALES".into(),
-            repo::employee::list_query(x, Some(Role::Sales), false, page),
-        ),
-        ("client list".into(), repo::client::list_query(x, &ClientFilter::default(), page)),
-        ("client list --all".into(), repo::client::list_query(x, &ClientFilter::default(), all)),
-        (
-            "client list --mine".into(),
-            repo::client::list_query(
+            repo::employee::list_query(
                 x,
-                &ClientFilter { sales_contact_id: Some(4), search: None },
+                &EmployeeQuery { role: Some(Role::Sales), inactive: false },
                 page,
             ),
         ),
+        ("client list".into(), repo::client::list_query(x, &client(None), None, page)),
+        ("client list --after".into(), repo::client::list_query(x, &client(None), None, deep)),
+        ("client list --mine".into(), repo::client::list_query(x, &client(None), Some(4), page)),
         (
             "client list --search".into(),
-            repo::client::list_query(
-                x,
-                &ClientFilter { sales_contact_id: None, search: Some("c4242@") },
-                page,
-            ),
+            repo::client::list_query(x, &client(Some("c4242@")), None, page),
         ),
         (
             "client list --search (rare)".into(),
-            repo::client::list_query(
-                x,
-                &ClientFilter { sales_contact_id: None, search: Some("nobody-has-this") },
-                page,
-            ),
+            repo::client::list_query(x, &client(Some("nobody-has-this")), None, page),
         ),
-        ("contract list".into(), repo::contract::list_query(x, &ContractFilter::default(), page)),
+        (
+            "contract list".into(),
+            repo::contract::list_query(x, &ContractQuery::default(), None, page),
+        ),
+        (
+            "contract list --after".into(),
+            repo::contract::list_query(x, &ContractQuery::default(), None, deep),
+        ),
         (
             "contract list --unsigned".into(),
             repo::contract::list_query(
                 x,
-                &ContractFilter { unsigned: true, ..Default::default() },
+                &ContractQuery { unsigned: true, ..Default::default() },
+                None,
                 page,
             ),
         ),
@@ -102,64 +100,69 @@ fn no_list_query_scans_a_big_table_sequentially() {
             "contract list --unpaid".into(),
             repo::contract::list_query(
                 x,
-                &ContractFilter { unpaid: true, ..Default::default() },
+                &ContractQuery { unpaid: true, ..Default::default() },
+                None,
                 page,
             ),
         ),
         (
             "contract list --mine".into(),
-            repo::contract::list_query(
-                x,
-                &ContractFilter { sales_contact_id: Some(4), ..Default::default() },
-                page,
-            ),
+            repo::contract::list_query(x, &ContractQuery::default(), Some(4), page),
         ),
         (
             "contract list --client".into(),
             repo::contract::list_query(
                 x,
-                &ContractFilter { client_id: Some(42), ..Default::default() },
+                &ContractQuery { client: Some(42), ..Default::default() },
+                None,
                 page,
             ),
         ),
-        ("event list".into(), repo::event::list_query(x, &EventFilter::default(), page)),
+        ("event list".into(), repo::event::list_query(x, &EventQuery::default(), None, page)),
+        (
+            "event list --after".into(),
+            repo::event::list_query(x, &EventQuery::default(), None, deep),
+        ),
         (
             "event list --no-support".into(),
             repo::event::list_query(
                 x,
-                &EventFilter { no_support: true, ..Default::default() },
+                &EventQuery { no_support: true, ..Default::default() },
+                None,
                 page,
             ),
         ),
         (
             "event list --mine (SUPPORT)".into(),
-            repo::event::list_query(
-                x,
-                &EventFilter { support_contact_id: Some(5), ..Default::default() },
-                page,
-            ),
+            repo::event::list_query(x, &EventQuery::default(), Some(Mine::Support(5)), page),
         ),
         (
             "event list --mine (SALES)".into(),
-            repo::event::list_query(
-                x,
-                &EventFilter { sales_contact_id: Some(4), ..Default::default() },
-                page,
-            ),
+            repo::event::list_query(x, &EventQuery::default(), Some(Mine::Sales(4)), page),
         ),
         (
             "event list --upcoming".into(),
-            repo::event::list_query(x, &EventFilter { upcoming: true, ..Default::default() }, page),
+            repo::event::list_query(
+                x,
+                &EventQuery { upcoming: true, ..Default::default() },
+                None,
+                page,
+            ),
         ),
         (
             "event list --contract".into(),
             repo::event::list_query(
                 x,
-                &EventFilter { contract_id: Some(42), ..Default::default() },
+                &EventQuery { contract: Some(42), ..Default::default() },
+                None,
                 page,
             ),
         ),
         ("audit list".into(), repo::audit::list_query(x, page)),
+        (
+            "audit list --after".into(),
+            repo::audit::list_query(x, Page { after: Some(2500), ..page }),
+        ),
     ];
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let mut bad = Vec::new();

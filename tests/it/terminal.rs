@@ -1,10 +1,12 @@
-//! Terminal manners: completions, man page, suggestions, colour only on a terminal,
-//! confirmation prompts, and a closed pipe that is not an error.
+//! Terminal manners: completions, man page, suggestions, help, colour only on a terminal,
+//! prompts (asked only once the command may go ahead, answered on a real terminal), and a
+//! closed pipe that is not an error.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::process::Stdio;
 
 use crate::common::*;
+use crate::pty::Pty;
 
 #[test]
 fn completions_for_every_shell_and_a_man_page() {
@@ -14,6 +16,9 @@ fn completions_for_every_shell_and_a_man_page() {
         let r = u.run(["completions", shell]).ok();
         assert!(r.stdout.contains("epicevents") && r.stdout.contains("contract"), "{shell}");
     }
+    // the roles are completed
+    let bash = u.run(["completions", "bash"]).ok().stdout;
+    assert!(bash.contains("MANAGEMENT SALES SUPPORT"), "roles in the completions");
     u.run(["completions", "tcsh"]).code(2);
     let man = u.run(["man"]).ok();
     assert!(man.stdout.contains(".TH epicevents") && man.stdout.contains("create\\-employee"));
@@ -29,18 +34,43 @@ fn typos_get_suggestions() {
 }
 
 #[test]
-fn every_command_help_has_an_example() {
+fn no_subcommand_shows_the_help_of_that_level() {
+    let db = TestDb::new();
+    let u = db.user();
+    let top = u.run(Vec::<&str>::new());
+    assert_eq!(top.code, 2);
+    assert!(
+        top.stderr.contains("Usage: epicevents") && top.stderr.contains("Commands:"),
+        "{}",
+        top.stderr
+    );
+    assert!(!top.stderr.contains("error:"), "{}", top.stderr);
+    let group = u.run(["event"]);
+    assert_eq!(group.code, 2);
+    assert!(group.stderr.contains("Usage: epicevents event") && group.stderr.contains("assign"));
+    assert!(!group.stderr.contains("error:"), "{}", group.stderr);
+}
+
+#[test]
+fn every_command_help_has_an_example_and_says_who_may_run_it() {
     fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
         let path = format!("{path} {}", cmd.get_name()).trim().to_owned();
         let subs: Vec<_> = cmd.get_subcommands().filter(|s| s.get_name() != "help").collect();
         if subs.is_empty() {
             let after = cmd.get_after_help().map(|s| s.to_string()).unwrap_or_default();
             if !after.contains("Example") {
-                missing.push(path.clone());
+                missing.push(format!("{path}: no example"));
+            }
+            // every command of spec §4's table says who may run it
+            let command = path.trim_start_matches("epicevents ").to_owned();
+            let in_table = epicevents::auth::permissions::action_for(&command).is_some()
+                || command == "create-employee";
+            if in_table && !after.contains("Who may run it: ") {
+                missing.push(format!("{path}: no permission line"));
             }
             // help is wrapped at 100 columns without a terminal: an example wrapped inside
             // a quoted argument would not survive a copy and paste
-            for line in after.lines().filter(|l| l.len() > 90) {
+            for line in after.lines().filter(|l| l.starts_with("  ") && l.len() > 90) {
                 missing.push(format!("{path}: example line over 90 columns: {line}"));
             }
         }
@@ -49,8 +79,14 @@ fn every_command_help_has_an_example() {
         }
     }
     let mut missing = vec![];
-    walk(&<epicevents::cli::Cli as clap::CommandFactory>::command(), "", &mut missing);
-    assert!(missing.is_empty(), "commands without a usable example in --help: {missing:#?}");
+    walk(&epicevents::cli::command(), "", &mut missing);
+    assert!(missing.is_empty(), "{missing:#?}");
+    let db = TestDb::new();
+    db.user()
+        .run(["contract", "pay", "--help"])
+        .ok()
+        .stdout_has("Who may run it: MANAGEMENT; SALES if sales contact of the client");
+    db.user().run(["client", "list", "--help"]).ok().stdout_has("(with --mine: SALES)");
 }
 
 #[test]
@@ -61,10 +97,10 @@ fn a_closed_pipe_is_not_an_error() {
          select 'E' || i, 'X', 'e' || i || '@example.com', 'SUPPORT', 'x'
          from generate_series(1, 3000) i",
     );
-    for json in [false, true] {
+    for format in ["", "--json", "--csv"] {
         let mut args = vec!["employee", "list", "--all"];
-        if json {
-            args.insert(0, "--json");
+        if !format.is_empty() {
+            args.insert(0, format);
         }
         let mut child =
             m.command(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
@@ -78,124 +114,129 @@ fn a_closed_pipe_is_not_an_error() {
     }
 }
 
-/// Runs the binary on a pseudo-terminal (util-linux `script`), typing `input` once the
-/// output shows `prompt` (typing earlier would let the terminal echo it before the program
-/// could turn echo off).
-fn on_a_terminal(u: &User, input: &str, args: &str, no_color: bool) -> (i32, String) {
-    on_a_terminal_after(u, "", input, args, no_color)
-}
-
-fn on_a_terminal_after(
-    u: &User,
-    prompt: &str,
-    input: &str,
-    args: &str,
-    no_color: bool,
-) -> (i32, String) {
-    on_a_terminal_dialog(u, &[(prompt, input)], args, no_color)
-}
-
-/// Like `on_a_terminal_after`, answering each prompt in turn.
-fn on_a_terminal_dialog(
-    u: &User,
-    dialog: &[(&str, &str)],
-    args: &str,
-    no_color: bool,
-) -> (i32, String) {
-    let mut c = std::process::Command::new("script");
-    c.args(["-qec", &format!("{} {args}", bin()), "/dev/null"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", u.dir())
-        .env("TERM", "xterm")
-        .current_dir(u.dir())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in &u.envs {
-        if k != "NO_COLOR" || no_color {
-            c.env(k, v);
-        }
-    }
-    let mut child = c.spawn().expect("util-linux `script`");
-    let mut stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    let reader = std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
-    let mut seen = Vec::new();
-    let mut stdin = child.stdin.take().unwrap();
-    for (prompt, input) in dialog {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while !String::from_utf8_lossy(&seen).contains(prompt)
-            && std::time::Instant::now() < deadline
-        {
-            if let Ok(chunk) = rx.recv_timeout(std::time::Duration::from_millis(50)) {
-                seen.extend(chunk);
-            }
-        }
-        // the prompt is printed just before echo is turned off: a person cannot type in that
-        // gap, a test can, so give the program a moment
-        std::thread::sleep(std::time::Duration::from_millis(500));
-        stdin.write_all(input.as_bytes()).unwrap();
-    }
-    let status = child.wait().unwrap();
-    drop(stdin);
-    reader.join().unwrap();
-    while let Ok(chunk) = rx.try_recv() {
-        seen.extend(chunk);
-    }
-    (status.code().unwrap_or(-1), String::from_utf8_lossy(&seen).into_owned())
-}
-
 #[test]
 fn colour_only_on_a_terminal_and_never_with_no_color() {
     let (_db, m) = with_manager();
     let piped = m.run(["whoami"]).ok();
     assert!(!piped.stdout.contains('\x1b'));
-    let (code, tty) = on_a_terminal(&m, "", "whoami", false);
+    let (code, tty) = Pty::spawn(&m, &["whoami"], false).finish();
     assert_eq!(code, 0, "{tty}");
     assert!(tty.contains("\x1b["), "colour on a terminal: {tty:?}");
-    let (code, tty) = on_a_terminal(&m, "", "whoami", true);
+    let (code, tty) = Pty::spawn(&m, &["whoami"], true).finish();
     assert_eq!(code, 0);
     assert!(!tty.contains('\x1b'), "NO_COLOR: {tty:?}");
 }
 
 #[test]
-fn destructive_commands_ask_on_a_terminal_and_passwords_are_hidden() {
+fn confirmations_are_asked_on_a_terminal_and_no_is_not_an_error() {
     let c = crm();
     c.sam.run(["client", "create", "Del", "Me", "del@example.com"]).ok();
-    let (code, out) = on_a_terminal_after(&c.mia, "[y/N]", "n\n", "client delete 2", true);
+    let mut t = Pty::spawn(&c.mia, &["client", "delete", "2"], true);
+    t.answer("Delete client 2 (Del Me <del@example.com>)? [y/N]", "n");
+    let (code, out) = t.finish();
     assert_eq!(code, 2, "{out}");
-    assert!(out.contains("Delete client 2? [y/N]"), "{out}");
-    c.mia.run(["client", "show", "2"]).ok();
-    let (code, out) = on_a_terminal_after(&c.mia, "[y/N]", "y\n", "client delete 2", true);
-    assert_eq!(code, 0, "{out}");
-    c.mia.run(["client", "show", "2"]).code(5);
-
-    // the password prompt does not echo what is typed
-    let (code, out) = on_a_terminal_after(
-        &c.mia,
-        "Password:",
-        &format!("{PASSWORD}\n"),
-        "login sam@example.com",
-        true,
+    assert!(
+        out.contains("\r\nCancelled: nothing was changed.\r\n") && !out.contains("error"),
+        "{out:?}"
     );
+    c.mia.run(["client", "show", "2"]).ok();
+    // Ctrl-D: the answer is no, said on a line of its own
+    let mut t = Pty::spawn(&c.mia, &["client", "delete", "2"], true);
+    t.expect("[y/N] ");
+    t.send("\x04");
+    let (code, out) = t.finish();
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("[y/N] \r\nCancelled: nothing was changed."), "{out:?}");
+    let mut t = Pty::spawn(&c.mia, &["client", "delete", "2"], true);
+    t.answer("[y/N]", "y");
+    assert_eq!(t.finish().0, 0);
+    c.mia.run(["client", "show", "2"]).code(5);
+}
+
+#[test]
+fn passwords_are_hidden_and_both_login_fields_are_asked_for() {
+    let c = crm();
+    let mut t = Pty::spawn(&c.mia, &["login", "sam@example.com"], true);
+    t.type_secret("Password:", PASSWORD);
+    let (code, out) = t.finish();
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("Password:") && !out.contains(PASSWORD), "{out:?}");
 
-    // with neither e-mail nor password given, both are asked for
-    let (code, out) = on_a_terminal_dialog(
-        &c.sue,
-        &[("Email:", "sue@example.com\n"), ("Password:", &format!("{PASSWORD}\n"))],
-        "login",
-        true,
-    );
+    let mut t = Pty::spawn(&c.sue, &["login"], true);
+    t.answer("Email:", "sue@example.com");
+    t.type_secret("Password:", PASSWORD);
+    let (code, out) = t.finish();
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("Logged in as Sue") && !out.contains(PASSWORD), "{out:?}");
+}
+
+#[test]
+fn who_may_is_checked_before_any_prompt() {
+    let c = crm();
+    // a salesperson creating an employee is refused before typing a password
+    let (code, out) = Pty::spawn(
+        &c.sam,
+        &["employee", "create", "Eve", "Nope", "eve@x.io", "-", "MANAGEMENT"],
+        true,
+    )
+    .finish();
+    assert_eq!(code, 4, "{out}");
+    assert!(!out.contains("password:") && out.contains("permission denied"), "{out:?}");
+    // support changing someone else's password: refused before typing
+    let (code, out) = Pty::spawn(&c.sue, &["employee", "set-password", "5"], true).finish();
+    assert_eq!(code, 4, "{out}");
+    assert!(!out.contains("password:"), "{out:?}");
+    // support deleting an event, without --yes: refused before the question
+    let (code, out) = Pty::spawn(&c.sue, &["event", "delete", "1"], true).finish();
+    assert_eq!(code, 4, "{out}");
+    assert!(!out.contains("[y/N]"), "{out:?}");
+    // a delete something refuses: said before asking, with where to look
+    let (code, out) = Pty::spawn(&c.mia, &["contract", "delete", "1"], true).finish();
+    assert_eq!(code, 6, "{out}");
+    assert!(!out.contains("[y/N]") && out.contains("event list --contract 1"), "{out:?}");
+}
+
+#[test]
+fn a_new_password_meets_the_policy_at_the_first_prompt() {
+    let c = crm();
+    let mut t = Pty::spawn(&c.mia, &["employee", "set-password", "3"], true);
+    t.type_secret("New password:", "short");
+    let (code, out) = t.finish();
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("too short") && !out.contains("Repeat"), "{out:?}");
+}
+
+#[test]
+fn changing_ones_own_password_asks_for_the_current_one() {
+    let c = crm();
+    let mut t = Pty::spawn(&c.sam, &["employee", "set-password", "2"], true);
+    t.type_secret("Current password:", PASSWORD);
+    t.type_secret("New password:", "Brand-new-pass-1");
+    t.type_secret("Repeat the password:", "Brand-new-pass-1");
+    let (code, out) = t.finish();
+    assert_eq!(code, 0, "{out}");
+    c.db.user().run_stdin("Brand-new-pass-1\n", ["login", "sam@example.com"]).ok();
+    // a manager changing their own password is asked too; resetting another's is not
+    let mut t = Pty::spawn(&c.mia, &["employee", "set-password", "1"], true);
+    t.type_secret("Current password:", "not-the-password");
+    let (code, out) = t.finish();
+    assert_eq!(code, 3, "{out}");
+    let mut t = Pty::spawn(&c.mia, &["employee", "set-password", "4"], true);
+    t.type_secret("New password:", "Brand-new-pass-2");
+    t.type_secret("Repeat the password:", "Brand-new-pass-2");
+    assert_eq!(t.finish().0, 0);
+}
+
+#[test]
+fn demoting_oneself_is_confirmed() {
+    let c = crm();
+    c.mia.add_employee("Max", "max@example.com", "MANAGEMENT");
+    let mut t = Pty::spawn(&c.mia, &["employee", "update", "1", "--role", "SALES"], true);
+    t.answer("Change your own role from MANAGEMENT to SALES?", "n");
+    assert_eq!(t.finish().0, 2);
+    assert_eq!(c.db.scalar("select role from employees where id = 1"), "MANAGEMENT");
+    // without a terminal, --yes is the way to say yes
+    c.mia.run(["employee", "update", "1", "--role", "SALES"]).code(2).stderr_has("--yes");
+    c.mia.run(["employee", "update", "1", "--role", "SALES", "--yes"]).ok();
+    assert_eq!(c.db.scalar("select role from employees where id = 1"), "SALES");
 }

@@ -1,0 +1,27 @@
+//! The audit trail, for managers.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<i64>,
+    /// The actor's name when the change was made (kept after the employee is deleted).
+    pub actor_name: Option<String>,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: i64,
+    pub changes: serde_json::Value,
+}
+
+/// `audit list`: newest first.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct AuditQuery {}
+
+impl super::Listing for AuditQuery {
+    type Row = AuditEntry;
+    const ROUTE: &'static str = "/v1/audit";
+    const DESCENDING: bool = true;
+}

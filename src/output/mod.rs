@@ -1,0 +1,332 @@
+//! Rendering results: aligned tables and `key: value` blocks for people, JSON (spec §5) and
+//! CSV (spec §12) for programs, iCalendar for calendars (`ics.rs`). Lists stream: each row is
+//! written as it arrives, so `--all` never holds a whole table. In human output every control
+//! character of a stored value is shown escaped, so no value can forge a row, a line or a
+//! terminal escape. A closed pipe (`| head`) ends the output quietly; it is not an error.
+
+pub mod ics;
+
+use std::io::{IsTerminal, Write};
+
+use chrono::{DateTime, Local, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use unicode_width::UnicodeWidthStr;
+
+use crate::domain::escape_controls;
+use crate::error::{Error, Result};
+use crate::repo::RowSink;
+
+/// How a record shows to people.
+pub trait Render: Serialize + DeserializeOwned {
+    /// Column headers of the list table.
+    const HEADERS: &'static [&'static str];
+    /// The columns aligned to the right (amounts).
+    const RIGHT: &'static [usize] = &[];
+    /// One table row, in the order of `HEADERS`.
+    fn cells(&self) -> Vec<String>;
+    /// The `key: value` block of `show`.
+    fn fields(&self) -> Vec<(&'static str, String)>;
+}
+
+/// What the user asked for: `--json`, `--csv`, or tables for people.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Json,
+    Csv,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Output {
+    pub format: Format,
+    pub color: bool,
+}
+
+/// Local time, to the minute, for people.
+pub fn local(t: &DateTime<Utc>) -> String {
+    t.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string()
+}
+
+pub fn local_opt(t: &Option<DateTime<Utc>>) -> String {
+    t.as_ref().map(local).unwrap_or_default()
+}
+
+pub fn opt<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref().map(ToString::to_string).unwrap_or_default()
+}
+
+/// `Sam Sales (2)`: a contact's name with its id.
+pub fn named(name: &str, id: i64) -> String {
+    format!("{name} ({id})")
+}
+
+pub fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.to_owned()
+}
+
+/// Writes to stdout; a reader that went away is not an error.
+pub fn emit(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::internal("cannot write to standard output", e)),
+    }
+}
+
+fn to_json<T: Serialize + ?Sized>(v: &T) -> Result<String> {
+    serde_json::to_string_pretty(v).map_err(|e| Error::internal("cannot encode JSON", e))
+}
+
+impl Output {
+    pub fn new(format: Format) -> Self {
+        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        Output { format, color }
+    }
+
+    pub fn json(&self) -> bool {
+        self.format == Format::Json
+    }
+
+    /// One record: a JSON object, or `key: value` lines (CSV is for lists; one record in CSV
+    /// is a one-row list).
+    pub fn record<T: Render>(&self, v: &T) -> Result<()> {
+        match self.format {
+            Format::Json => emit(&(to_json(v)? + "\n")),
+            Format::Csv => {
+                let mut w = self.list_writer::<T>();
+                w.write_row(v)?;
+                w.finish()
+            }
+            Format::Human => {
+                let fields = v.fields();
+                let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+                let mut s = String::new();
+                for (k, val) in fields {
+                    let key = format!("{k}:");
+                    let val = escape_controls(&val);
+                    if self.color {
+                        s.push_str(&format!("\x1b[1m{key:<w$}\x1b[0m {val}\n", w = width + 1));
+                    } else {
+                        s.push_str(&format!("{key:<w$} {val}\n", w = width + 1));
+                    }
+                }
+                emit(&s)
+            }
+        }
+    }
+
+    /// A list as its rows arrive: a JSON array, CSV with a header, or an aligned table (a
+    /// note on stderr when it is empty).
+    pub fn list_writer<T: Render>(&self) -> ListWriter<T> {
+        let out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
+        let kind = match self.format {
+            Format::Json => Kind::Json { out },
+            Format::Csv => Kind::Csv {
+                out: Box::new(
+                    csv::WriterBuilder::new()
+                        .terminator(csv::Terminator::CRLF)
+                        .has_headers(false)
+                        .from_writer(out),
+                ),
+                header: false,
+            },
+            Format::Human => Kind::Human { out, pending: Vec::new(), widths: None },
+        };
+        ListWriter { kind, count: 0, closed: false, _row: std::marker::PhantomData }
+    }
+
+    /// A confirmation for people, or a JSON object for programs.
+    pub fn done(&self, human: &str, json: serde_json::Value) -> Result<()> {
+        if self.json() { emit(&(to_json(&json)? + "\n")) } else { emit(&format!("{human}\n")) }
+    }
+}
+
+/// Rows for people are aligned on the widths of the first `ALIGN_ROWS` rows; later rows
+/// (only with `--all` or a large `--limit`) keep those widths, overflowing where longer.
+const ALIGN_ROWS: usize = 1000;
+const GAP: usize = 2;
+
+enum Kind {
+    Json {
+        out: std::io::BufWriter<std::io::Stdout>,
+    },
+    Csv {
+        out: Box<csv::Writer<std::io::BufWriter<std::io::Stdout>>>,
+        header: bool,
+    },
+    Human {
+        out: std::io::BufWriter<std::io::Stdout>,
+        pending: Vec<Vec<String>>,
+        widths: Option<Vec<usize>>,
+    },
+}
+
+/// Streams a list to stdout; see [`Output::list_writer`].
+pub struct ListWriter<T> {
+    kind: Kind,
+    count: usize,
+    closed: bool,
+    _row: std::marker::PhantomData<fn(T)>,
+}
+
+fn broken_pipe(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::BrokenPipe
+}
+
+/// A CSV cell of a JSON value: text as is, nothing for null, nested values as JSON.
+fn csv_cell(v: Option<&serde_json::Value>) -> String {
+    match v {
+        None | Some(serde_json::Value::Null) => String::new(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+impl<T: Render> ListWriter<T> {
+    /// Adds a row; `Ok(false)` when the reader has gone away (stop producing rows).
+    pub fn write_row(&mut self, row: &T) -> Result<bool> {
+        if self.closed {
+            return Ok(false);
+        }
+        self.count += 1;
+        let result = match &mut self.kind {
+            Kind::Json { out } => {
+                let item = to_json(row)?;
+                let mut s = String::with_capacity(item.len() + 16);
+                s.push_str(if self.count == 1 { "[\n" } else { ",\n" });
+                for (i, line) in item.lines().enumerate() {
+                    if i > 0 {
+                        s.push('\n');
+                    }
+                    s.push_str("  ");
+                    s.push_str(line);
+                }
+                out.write_all(s.as_bytes())
+            }
+            Kind::Csv { out, header } => {
+                let fields = crate::api::field_names::<T>();
+                let write = |out: &mut csv::Writer<_>, header: &mut bool| -> csv::Result<()> {
+                    if !*header {
+                        out.write_record(fields)?;
+                        *header = true;
+                    }
+                    let v = serde_json::to_value(row).unwrap_or_default();
+                    out.write_record(fields.iter().map(|f| csv_cell(v.get(f))))
+                };
+                write(out, header).map_err(csv_io)
+            }
+            Kind::Human { out, pending, widths } => {
+                let cells: Vec<String> =
+                    row.cells().iter().map(|c| escape_controls(c).into_owned()).collect();
+                match widths {
+                    Some(w) => out.write_all(line::<T>(w, &cells).as_bytes()),
+                    None => {
+                        pending.push(cells);
+                        if pending.len() < ALIGN_ROWS {
+                            return Ok(true);
+                        }
+                        flush_pending::<T>(out, pending, widths)
+                    }
+                }
+            }
+        };
+        self.written(result)
+    }
+
+    fn written(&mut self, result: std::io::Result<()>) -> Result<bool> {
+        match result {
+            Ok(()) => Ok(true),
+            Err(e) if broken_pipe(&e) => {
+                self.closed = true;
+                Ok(false)
+            }
+            Err(e) => Err(Error::internal("cannot write to standard output", e)),
+        }
+    }
+
+    pub fn finish(mut self) -> Result<()> {
+        let result = match &mut self.kind {
+            Kind::Json { out } => {
+                let end = if self.count == 0 { "[]\n" } else { "\n]\n" };
+                out.write_all(end.as_bytes()).and_then(|()| out.flush())
+            }
+            Kind::Csv { out, header } => {
+                let r =
+                    if *header { Ok(()) } else { out.write_record(crate::api::field_names::<T>()) };
+                r.map_err(csv_io).and_then(|()| out.flush())
+            }
+            Kind::Human { out, pending, widths } => {
+                if widths.is_none() && pending.is_empty() {
+                    eprintln!("(no results)");
+                    Ok(())
+                } else {
+                    let r = if widths.is_none() {
+                        flush_pending::<T>(out, pending, widths)
+                    } else {
+                        Ok(())
+                    };
+                    r.and_then(|()| out.flush())
+                }
+            }
+        };
+        if self.closed {
+            return Ok(());
+        }
+        self.written(result).map(|_| ())
+    }
+}
+
+fn csv_io(e: csv::Error) -> std::io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => io,
+        other => std::io::Error::other(format!("{other:?}")),
+    }
+}
+
+impl<T: Render + Send> RowSink<T> for ListWriter<T> {
+    async fn push(&mut self, row: T) -> Result<bool> {
+        self.write_row(&row)
+    }
+}
+
+fn flush_pending<T: Render>(
+    out: &mut std::io::BufWriter<std::io::Stdout>,
+    pending: &mut Vec<Vec<String>>,
+    widths: &mut Option<Vec<usize>>,
+) -> std::io::Result<()> {
+    let mut w: Vec<usize> = T::HEADERS.iter().map(|h| h.width()).collect();
+    for row in pending.iter() {
+        for (w, c) in w.iter_mut().zip(row) {
+            *w = (*w).max(c.width());
+        }
+    }
+    let header: Vec<String> = T::HEADERS.iter().map(|h| h.to_string()).collect();
+    let mut s = line::<T>(&w, &header);
+    for row in std::mem::take(pending) {
+        s.push_str(&line::<T>(&w, &row));
+    }
+    *widths = Some(w);
+    out.write_all(s.as_bytes())
+}
+
+fn line<T: Render>(widths: &[usize], cells: &[String]) -> String {
+    let mut s = String::new();
+    for (i, c) in cells.iter().enumerate() {
+        let pad = widths.get(i).copied().unwrap_or(0).saturating_sub(c.width());
+        let right = T::RIGHT.contains(&i);
+        if right {
+            s.extend(std::iter::repeat_n(' ', pad));
+        }
+        s.push_str(c);
+        if i + 1 < cells.len() {
+            let after = if right { 0 } else { pad };
+            s.extend(std::iter::repeat_n(' ', after + GAP));
+        }
+    }
+    let trimmed = s.trim_end().len();
+    s.truncate(trimmed);
+    s.push('\n');
+    s
+}

@@ -1,0 +1,543 @@
+//! The HTTP API (`docs/api.md`): one route per command, each running the request type of
+//! `api` through its service (`service::Run`, `service::RunList`), so that no rule is
+//! written twice. Errors are `{"kind", "message", "hint"}` with the status of their kind.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State as Shared};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, MethodRouter, get, post};
+use bytes::Bytes;
+use serde::Serialize;
+use sqlx::PgConnection;
+use tokio::sync::mpsc;
+
+use super::{MAX_BODY, Peer, State};
+use crate::api::{self, ApiError, Page, Trailer, Verb};
+use crate::auth::Actor;
+use crate::error::{Error, Kind, Result};
+use crate::repo::RowSink;
+use crate::service::session::{self, Access};
+use crate::service::{Run, RunList};
+
+type Routes = HashMap<&'static str, MethodRouter<Arc<State>>>;
+
+fn add(routes: &mut Routes, route: &'static str, m: MethodRouter<Arc<State>>) {
+    let entry = routes.remove(route).unwrap_or_default();
+    routes.insert(route, entry.merge(m));
+}
+
+fn endpoint<R: Run>(routes: &mut Routes) {
+    let filter = match R::VERB {
+        Verb::Get => MethodFilter::GET,
+        Verb::Post => MethodFilter::POST,
+        Verb::Put => MethodFilter::PUT,
+        Verb::Patch => MethodFilter::PATCH,
+        Verb::Delete => MethodFilter::DELETE,
+    };
+    add(routes, R::ROUTE, axum::routing::on(filter, call::<R>));
+}
+
+fn listing<Q: RunList>(routes: &mut Routes) {
+    add(routes, Q::ROUTE, get(list::<Q>));
+}
+
+pub fn router(state: Arc<State>, deadline: Duration) -> Router {
+    let mut routes = Routes::new();
+    endpoint::<api::WhoAmI>(&mut routes);
+    endpoint::<api::ManagementOnly>(&mut routes);
+    endpoint::<api::InstallationShow>(&mut routes);
+    endpoint::<api::Preflight>(&mut routes);
+    listing::<api::EmployeeQuery>(&mut routes);
+    endpoint::<api::EmployeeShow>(&mut routes);
+    endpoint::<api::NewEmployee>(&mut routes);
+    endpoint::<api::EmployeeUpdate>(&mut routes);
+    endpoint::<api::SetPassword>(&mut routes);
+    endpoint::<api::Deactivate>(&mut routes);
+    endpoint::<api::Reactivate>(&mut routes);
+    endpoint::<api::EmployeeDelete>(&mut routes);
+    listing::<api::ClientQuery>(&mut routes);
+    endpoint::<api::ClientShow>(&mut routes);
+    endpoint::<api::NewClient>(&mut routes);
+    endpoint::<api::ClientUpdate>(&mut routes);
+    endpoint::<api::ClientReassign>(&mut routes);
+    endpoint::<api::ClientDelete>(&mut routes);
+    listing::<api::ContractQuery>(&mut routes);
+    endpoint::<api::ContractShow>(&mut routes);
+    endpoint::<api::NewContract>(&mut routes);
+    endpoint::<api::ContractUpdate>(&mut routes);
+    endpoint::<api::ContractSign>(&mut routes);
+    endpoint::<api::ContractPay>(&mut routes);
+    endpoint::<api::ContractDelete>(&mut routes);
+    listing::<api::EventQuery>(&mut routes);
+    endpoint::<api::EventShow>(&mut routes);
+    endpoint::<api::NewEvent>(&mut routes);
+    endpoint::<api::EventUpdate>(&mut routes);
+    endpoint::<api::EventAssign>(&mut routes);
+    endpoint::<api::EventUnassign>(&mut routes);
+    endpoint::<api::EventDelete>(&mut routes);
+    listing::<api::AuditQuery>(&mut routes);
+
+    let mut router = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/v1/session", post(login))
+        .route("/v1/session/refresh", post(refresh))
+        .route("/v1/session/logout", post(logout));
+    for (path, m) in routes {
+        router = router.route(path, m);
+    }
+    router
+        .fallback(|| async { failure(&Error::not_found("no such endpoint (see docs/api.md)")) })
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            deadline,
+        ))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(middleware::from_fn(json_errors))
+        .layer(middleware::from_fn(access_log))
+        .with_state(state)
+}
+
+/// The employee a request ran as, for the access log.
+#[derive(Clone, Copy)]
+struct EmployeeId(i64);
+
+/// The HTTP status of an error's kind.
+fn status(kind: Kind) -> StatusCode {
+    match kind {
+        Kind::Usage => StatusCode::BAD_REQUEST,
+        Kind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Kind::Forbidden => StatusCode::FORBIDDEN,
+        Kind::NotFound => StatusCode::NOT_FOUND,
+        Kind::Conflict => StatusCode::CONFLICT,
+        Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn json_response(code: StatusCode, body: &impl Serialize) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => {
+            (code, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], bytes)
+                .into_response()
+        }
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+fn api_failure(e: &ApiError) -> Response {
+    json_response(status(e.kind), e)
+}
+
+/// An error as the client sees it; an unexpected one is also logged with its cause and
+/// reported (without personal data) to Sentry when configured.
+fn failure(e: &Error) -> Response {
+    if e.kind() == Kind::Internal {
+        match e.cause() {
+            Some(c) => eprintln!("error: {}: {c:#}", e.message()),
+            None => eprintln!("error: {}", e.message()),
+        }
+        crate::telemetry::report_error(e, "serve");
+    }
+    api_failure(&ApiError::from(e))
+}
+
+fn with_employee(mut resp: Response, employee: Option<i64>) -> Response {
+    if let Some(id) = employee {
+        resp.extensions_mut().insert(EmployeeId(id));
+    }
+    resp
+}
+
+/// `{field}` values of `route` in `path`: `/v1/clients/{id}` and `/v1/clients/12` give id=12.
+fn path_params(route: &str, path: &str) -> Vec<(String, String)> {
+    route
+        .split('/')
+        .zip(path.split('/'))
+        .filter_map(|(r, p)| {
+            let key = r.strip_prefix('{')?.strip_suffix('}')?;
+            Some((key.to_owned(), p.to_owned()))
+        })
+        .collect()
+}
+
+/// The request: its JSON body (if any) with the values of `route`'s placeholders in `path`.
+fn decode<R: serde::de::DeserializeOwned>(route: &str, path: &str, body: &[u8]) -> Result<R> {
+    let mut v: serde_json::Value = if body.iter().all(u8::is_ascii_whitespace) {
+        serde_json::json!({})
+    } else {
+        serde_json::from_slice(body)
+            .map_err(|e| Error::usage(format!("the request body is not valid JSON: {e}")))?
+    };
+    let obj =
+        v.as_object_mut().ok_or_else(|| Error::usage("the request body must be a JSON object"))?;
+    for (k, val) in path_params(route, path) {
+        let val = match val.parse::<i64>() {
+            Ok(n) => serde_json::Value::from(n),
+            Err(_) => serde_json::Value::String(val),
+        };
+        obj.insert(k, val);
+    }
+    serde_json::from_value(v).map_err(|e| Error::usage(format!("invalid request: {e}")))
+}
+
+async fn read_body(body: Body) -> Result<Bytes> {
+    axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+        Error::usage(format!("the request is too large ({} KiB at most)", MAX_BODY / 1024))
+    })
+}
+
+async fn acquire(s: &State) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>> {
+    Ok(s.pool.acquire().await?)
+}
+
+/// The employee behind the bearer token, if the request has one. An expired token is a 401
+/// whose `reason` tells the client to refresh and try again.
+async fn authenticate(
+    s: &State,
+    conn: &mut PgConnection,
+    headers: &HeaderMap,
+) -> std::result::Result<Option<Actor>, Response> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
+    let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).ok_or_else(|| {
+        failure(&Error::unauthenticated("the Authorization header must be `Bearer TOKEN`"))
+    })?;
+    match session::authenticate(conn, &s.jwt, token.trim(), s.policy).await {
+        Ok(Access::Valid(a)) => Ok(Some(a)),
+        Ok(Access::Expired) => Err(api_failure(&ApiError {
+            kind: Kind::Unauthenticated,
+            message: "the access token has expired".into(),
+            hint: Some("refresh it with POST /v1/session/refresh".into()),
+            reason: Some("token_expired".into()),
+        })),
+        Err(e) => Err(failure(&e)),
+    }
+}
+
+fn not_logged_in() -> Error {
+    Error::unauthenticated("not logged in: this needs a bearer token")
+        .with_hint("run `epicevents login`")
+}
+
+async fn call<R: Run>(Shared(s): Shared<Arc<State>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let body = match read_body(body).await {
+        Ok(b) => b,
+        Err(e) => return failure(&e),
+    };
+    let request = match decode::<R>(R::ROUTE, parts.uri.path(), &body) {
+        Ok(r) => r,
+        Err(e) => return failure(&e),
+    };
+    let mut conn = match acquire(&s).await {
+        Ok(c) => c,
+        Err(e) => return failure(&e),
+    };
+    let actor = match authenticate(&s, &mut conn, &parts.headers).await {
+        Ok(a) => a,
+        Err(resp) => return resp,
+    };
+    if actor.is_none() && !R::ANONYMOUS_OK {
+        return failure(&not_logged_in());
+    }
+    let resp = match request.run(&mut conn, actor.as_ref()).await {
+        Ok(out) => json_response(StatusCode::OK, &out),
+        Err(e) => failure(&e),
+    };
+    with_employee(resp, actor.map(|a| a.id))
+}
+
+/// Rows go out as JSON lines in chunks of about this size.
+const CHUNK: usize = 32 * 1024;
+
+/// Where a list's rows go on the server: a bounded channel to the response body. A reader
+/// that stops reading fills it; after `idle` the list stops and its connection goes back to
+/// the pool.
+struct ChannelSink {
+    tx: mpsc::Sender<Result<Bytes>>,
+    buf: Vec<u8>,
+    idle: Duration,
+    sent: bool,
+    rows: u64,
+}
+
+impl ChannelSink {
+    async fn flush(&mut self) -> bool {
+        if self.buf.is_empty() {
+            return true;
+        }
+        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
+        self.sent = true;
+        self.tx.send_timeout(Ok(chunk), self.idle).await.is_ok()
+    }
+
+    fn line(&mut self, v: &impl Serialize) -> Result<()> {
+        serde_json::to_writer(&mut self.buf, v)
+            .map_err(|e| Error::internal("cannot encode JSON", e))?;
+        self.buf.push(b'\n');
+        Ok(())
+    }
+}
+
+impl<T: Serialize + Send> RowSink<T> for ChannelSink {
+    async fn push(&mut self, row: T) -> Result<bool> {
+        self.line(&row)?;
+        self.rows += 1;
+        if self.buf.len() >= CHUNK {
+            return Ok(self.flush().await);
+        }
+        Ok(true)
+    }
+}
+
+async fn list<Q: RunList>(Shared(s): Shared<Arc<State>>, req: Request) -> Response {
+    let query = req.uri().query().unwrap_or("");
+    let parsed = serde_urlencoded::from_str::<Q>(query)
+        .and_then(|q| Ok((q, serde_urlencoded::from_str::<Page>(query)?)));
+    let (q, page) = match parsed {
+        Ok(p) => p,
+        Err(e) => return failure(&Error::usage(format!("invalid list query: {e}"))),
+    };
+    if let Err(e) = page.check() {
+        return failure(&e);
+    }
+    let mut conn = match acquire(&s).await {
+        Ok(c) => c,
+        Err(e) => return failure(&e),
+    };
+    let actor = match authenticate(&s, &mut conn, req.headers()).await {
+        Ok(Some(a)) => a,
+        Ok(None) => return failure(&not_logged_in()),
+        Err(resp) => return resp,
+    };
+    let (tx, mut rx) = mpsc::channel::<Result<Bytes>>(8);
+    let idle = s.stream_idle;
+    let employee = actor.id;
+    tokio::spawn(async move {
+        let mut sink = ChannelSink {
+            tx: tx.clone(),
+            buf: Vec::with_capacity(CHUNK),
+            idle,
+            sent: false,
+            rows: 0,
+        };
+        let outcome = q.run(&mut conn, &actor, page, &mut sink).await;
+        match outcome {
+            // nothing sent yet: the error gets its own status
+            Err(e) if !sink.sent => {
+                let _ = tx.send(Err(e)).await;
+            }
+            Err(e) => {
+                let _ = sink.line(&Trailer::Error(ApiError::from(&e)));
+                sink.flush().await;
+            }
+            Ok(()) => {
+                let rows = sink.rows;
+                let _ = sink.line(&Trailer::End { rows });
+                sink.flush().await;
+            }
+        }
+    });
+    let first = match rx.recv().await {
+        Some(Ok(chunk)) => chunk,
+        Some(Err(e)) => return with_employee(failure(&e), Some(employee)),
+        None => {
+            return failure(&Error::internal(
+                "BUG: a list ended without a word",
+                anyhow::anyhow!("list"),
+            ));
+        }
+    };
+    let rest = futures_util::stream::unfold(rx, |mut rx| async move {
+        match rx.recv().await {
+            Some(Ok(chunk)) => Some((Ok::<Bytes, std::io::Error>(chunk), rx)),
+            _ => None,
+        }
+    });
+    let stream = futures_util::StreamExt::chain(
+        futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(first) }),
+        rest,
+    );
+    let mut resp = Response::new(Body::from_stream(stream));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
+    resp.extensions_mut().insert(EmployeeId(employee));
+    resp
+}
+
+/// The client's address: the TCP peer, or, when that peer is a trusted proxy
+/// (`EPICCRM_TRUSTED_PROXIES`), the nearest address in `X-Forwarded-For` that is not one.
+fn client_address(s: &State, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
+    let peer = peer?;
+    if !s.trusted_proxies.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    Some(forwarded.into_iter().rev().find(|a| !s.trusted_proxies.contains(a)).unwrap_or(peer))
+}
+
+async fn login(Shared(s): Shared<Arc<State>>, req: Request) -> Response {
+    let peer = req.extensions().get::<Peer>().map(|p| p.0.ip());
+    let source = client_address(&s, peer, req.headers());
+    let body = match read_body(req.into_body()).await {
+        Ok(b) => b,
+        Err(e) => return failure(&e),
+    };
+    let request: api::Login = match decode("", "", &body) {
+        Ok(r) => r,
+        Err(e) => return failure(&e),
+    };
+    let mut conn = match acquire(&s).await {
+        Ok(c) => c,
+        Err(e) => return failure(&e),
+    };
+    match session::login(&mut conn, &s.jwt, &request, source, s.policy).await {
+        Ok((tokens, actor)) => with_employee(
+            json_response(StatusCode::OK, &api::Session { tokens, employee: actor.me() }),
+            Some(actor.id),
+        ),
+        Err(e) => failure(&e),
+    }
+}
+
+async fn refresh(Shared(s): Shared<Arc<State>>, req: Request) -> Response {
+    let body = match read_body(req.into_body()).await {
+        Ok(b) => b,
+        Err(e) => return failure(&e),
+    };
+    let request: api::Refresh = match decode("", "", &body) {
+        Ok(r) => r,
+        Err(e) => return failure(&e),
+    };
+    let mut conn = match acquire(&s).await {
+        Ok(c) => c,
+        Err(e) => return failure(&e),
+    };
+    // the new pair reaches the client in the response
+    match session::refresh(&mut conn, &s.jwt, &request.refresh_token, s.policy, |_| Ok(())).await {
+        Ok(pair) => json_response(StatusCode::OK, &pair),
+        Err(e) => failure(&e),
+    }
+}
+
+async fn logout(Shared(s): Shared<Arc<State>>, req: Request) -> Response {
+    let body = match read_body(req.into_body()).await {
+        Ok(b) => b,
+        Err(e) => return failure(&e),
+    };
+    let request: api::Logout = match decode("", "", &body) {
+        Ok(r) => r,
+        Err(e) => return failure(&e),
+    };
+    let mut conn = match acquire(&s).await {
+        Ok(c) => c,
+        Err(e) => return failure(&e),
+    };
+    match session::logout(&mut conn, &s.jwt, &request).await {
+        Ok(revoked) => json_response(StatusCode::OK, &api::LoggedOut { revoked }),
+        Err(e) => failure(&e),
+    }
+}
+
+/// 200 while the database answers, 503 otherwise.
+async fn healthz(Shared(s): Shared<Arc<State>>) -> Response {
+    let ping = crate::db::simple_scalar::<i32>(&s.pool, "select 1");
+    match tokio::time::timeout(Duration::from_secs(2), ping).await {
+        Ok(Ok(_)) => json_response(StatusCode::OK, &serde_json::json!({ "status": "ok" })),
+        _ => json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &serde_json::json!({ "status": "database unavailable" }),
+        ),
+    }
+}
+
+/// Errors made below the handlers (the body limit, the deadline, an unknown method) get the
+/// API's JSON body too.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/"));
+    if resp.status().is_success() || is_json {
+        return resp;
+    }
+    let code = resp.status();
+    let e = match code {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            Error::usage(format!("the request is too large ({} KiB at most)", MAX_BODY / 1024))
+        }
+        StatusCode::SERVICE_UNAVAILABLE => Error::unavailable("the request took too long"),
+        StatusCode::METHOD_NOT_ALLOWED => Error::usage("this method is not allowed here"),
+        StatusCode::NOT_FOUND => Error::not_found("no such endpoint"),
+        c if c.is_client_error() => Error::usage("invalid request"),
+        _ => Error::new(Kind::Internal, "unexpected server error"),
+    };
+    let mut out = json_response(code, &ApiError::from(&e));
+    if let Some(id) = resp.extensions().get::<EmployeeId>() {
+        out.extensions_mut().insert(*id);
+    }
+    out
+}
+
+/// One line per request on stderr: time, method, path (never the query or the body), status,
+/// time to the response's start, and the employee it ran as.
+async fn access_log(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let resp = next.run(req).await;
+    let who = resp.extensions().get::<EmployeeId>().map_or("-".to_owned(), |e| e.0.to_string());
+    eprintln!(
+        "{} {method} {path} {} {:.1}ms employee={who}",
+        chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+        resp.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Endpoint;
+
+    #[test]
+    fn path_values_come_from_the_route() {
+        let p = path_params("/v1/clients/{id}/reassign", "/v1/clients/12/reassign");
+        assert_eq!(p, vec![("id".to_owned(), "12".to_owned())]);
+        assert!(path_params("/v1/clients", "/v1/clients").is_empty());
+    }
+
+    #[test]
+    fn a_request_is_its_body_and_its_path() {
+        let r: api::ClientReassign = decode(
+            api::ClientReassign::ROUTE,
+            "/v1/clients/4/reassign",
+            br#"{"sales_id": 7, "id": 99}"#,
+        )
+        .unwrap();
+        assert_eq!((r.id, r.sales_id), (4, 7));
+        let e = decode::<api::NewClient>(
+            "/v1/clients",
+            "/v1/clients",
+            br#"{"first_name":"A","last_name":"B","email":"nope","phone":"","company_name":""}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.message().contains("invalid email"), "{}", e.message());
+    }
+}
