@@ -195,15 +195,16 @@ impl Cluster {
     /// which could plant a symbolic link there: root never follows one (lchown, and a link is
     /// refused outright), so it cannot be tricked into handing over a file elsewhere.
     fn own(&self, path: &Path) -> Result<()> {
+        // a link where a directory of the cluster should be was planted: refused for anyone
+        let meta = fs::symlink_metadata(path)
+            .map_err(|e| Error::internal(format!("cannot inspect {}", path.display()), e))?;
+        if meta.file_type().is_symlink() {
+            return Err(unavailable(format!(
+                "{} is a symbolic link; refusing to use it",
+                path.display()
+            )));
+        }
         if let Some(a) = &self.tools()?.run_as {
-            let meta = fs::symlink_metadata(path)
-                .map_err(|e| Error::internal(format!("cannot inspect {}", path.display()), e))?;
-            if meta.file_type().is_symlink() {
-                return Err(unavailable(format!(
-                    "{} is a symbolic link; refusing to use it",
-                    path.display()
-                )));
-            }
             std::os::unix::fs::lchown(path, Some(a.uid), Some(a.gid))
                 .map_err(|e| Error::internal("cannot hand the database files to `postgres`", e))?;
         }

@@ -26,7 +26,9 @@ pub fn options(settings: &Settings) -> Result<Option<ClientOptions>> {
     o.environment = settings.sentry_environment.clone().map(Cow::Owned);
     o.send_default_pii = false;
     o.server_name = None;
-    o.shutdown_timeout = Duration::from_secs(2);
+    // the most a command waits, at its end, for its reports to leave (on a loaded machine 2 s
+    // dropped some); when they go at once, it waits no longer
+    o.shutdown_timeout = Duration::from_secs(5);
     o.before_send = Some(Arc::new(scrub));
     Ok(Some(o))
 }

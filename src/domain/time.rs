@@ -25,8 +25,11 @@ impl Timestamp {
             if let Ok(naive) = NaiveDateTime::parse_from_str(s, fmt) {
                 return match Local.from_local_datetime(&naive) {
                     LocalResult::Single(t) => Ok(Timestamp(t.with_timezone(&Utc))),
-                    // a time that occurs twice (clocks going back): take the first
-                    LocalResult::Ambiguous(t, _) => Ok(Timestamp(t.with_timezone(&Utc))),
+                    // a time that occurs twice (clocks going back): the first of the two
+                    // instants (chrono does not list them in time order)
+                    LocalResult::Ambiguous(a, b) => {
+                        Ok(Timestamp(a.with_timezone(&Utc).min(b.with_timezone(&Utc))))
+                    }
                     LocalResult::None => {
                         Err(format!("{s:?} does not exist in the local time zone (clock change)"))
                     }

@@ -430,13 +430,15 @@ impl ServerProc {
                 let serving = line
                     .strip_prefix("epicevents: serving on http://127.0.0.1:")
                     .or_else(|| line.strip_prefix("epicevents: serving on https://127.0.0.1:"));
+                {
+                    let mut l = sink.lock().unwrap();
+                    l.push_str(&line);
+                    l.push('\n');
+                }
                 if let Some(rest) = serving {
                     let port: u16 = rest.split_whitespace().next().unwrap().parse().unwrap();
                     let _ = tx.send(port);
                 }
-                let mut l = sink.lock().unwrap();
-                l.push_str(&line);
-                l.push('\n');
             }
         });
         let port = match rx.recv_timeout(Duration::from_secs(60)) {
@@ -570,6 +572,11 @@ impl TestDb {
         })
     }
 
+    /// A connection kept open for many statements (a loop of cases).
+    pub fn session(&self) -> DbSession {
+        DbSession(std::cell::RefCell::new(self.connect()))
+    }
+
     /// A connection of the test's own (to hold a lock while a command waits on it).
     pub fn connect(&self) -> PgConnection {
         let s = shared();
@@ -622,6 +629,30 @@ impl Drop for TestDb {
                 }
             });
         }
+    }
+}
+
+/// One connection to a test database, kept for many statements.
+pub struct DbSession(std::cell::RefCell<PgConnection>);
+
+impl DbSession {
+    pub fn sql(&self, sql: &str) {
+        let mut c = self.0.borrow_mut();
+        shared().runtime.block_on(async {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut *c).await.unwrap();
+        });
+    }
+
+    pub fn scalar(&self, sql: &str) -> String {
+        let mut c = self.0.borrow_mut();
+        shared().runtime.block_on(async {
+            let v: Option<String> =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("select ({sql})::text")))
+                    .fetch_one(&mut *c)
+                    .await
+                    .unwrap();
+            v.unwrap_or_default()
+        })
     }
 }
 

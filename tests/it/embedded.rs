@@ -18,6 +18,7 @@ struct Ordinary {
     exe: PathBuf,
     account: Option<Account>,
     extra_env: Vec<(String, String)>,
+    stopped: std::cell::Cell<bool>,
 }
 
 impl Ordinary {
@@ -34,7 +35,7 @@ impl Ordinary {
         if let Some(a) = &account {
             std::os::unix::fs::chown(&home, Some(a.uid), Some(a.gid)).unwrap();
         }
-        Ordinary { _dir: dir, home, exe, account, extra_env: vec![] }
+        Ordinary { _dir: dir, home, exe, account, extra_env: vec![], stopped: Default::default() }
     }
 
     fn command(&self, args: &[&str]) -> Command {
@@ -57,12 +58,7 @@ impl Ordinary {
     }
 
     fn run(&self, args: &[&str]) -> Run {
-        let o = self.command(args).output().unwrap();
-        Run {
-            code: o.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        }
+        Run::from(output(self.command(args)))
     }
 
     fn data_dir(&self) -> PathBuf {
@@ -70,9 +66,37 @@ impl Ordinary {
     }
 }
 
+/// Runs `c`. A binary just copied may still be open for writing in a child another test
+/// thread forked meanwhile (until that child execs): "text file busy" passes, so try again.
+fn output(mut c: Command) -> std::process::Output {
+    let mut tries = 0;
+    loop {
+        match c.output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other.unwrap(),
+        }
+    }
+}
+
+impl Ordinary {
+    /// Stops its cluster, which must work (a test that leaves a server running fails).
+    fn stop(&self) {
+        self.stopped.set(true);
+        self.run(&["db", "stop"]).ok();
+    }
+}
+
 impl Drop for Ordinary {
     fn drop(&mut self) {
-        let _ = self.command(&["db", "stop"]).output();
+        if !self.stopped.get() {
+            let r = self.run(&["db", "stop"]);
+            if !std::thread::panicking() {
+                assert_eq!(r.code, 0, "db stop failed: {}", r.stderr);
+            }
+        }
     }
 }
 
@@ -133,79 +157,194 @@ fn demo_is_the_first_command_of_a_fresh_install() {
             && r.stdout.contains("SALES")
             && r.stdout.contains("SUPPORT")
     );
+    // the commands it suggests run as it was run (here: a binary that is not on PATH)
+    let me = u.exe.display().to_string();
+    assert!(
+        r.stdout.contains(&format!("  {me} login ada.lovelace@epicevents.demo\n")),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains(&format!("  {me} whoami\n")), "{}", r.stdout);
     // log in with a printed throwaway password
     let line = r.stdout.lines().find(|l| l.trim_start().starts_with("SUPPORT")).unwrap();
     let f: Vec<&str> = line.split_whitespace().collect();
     u.run(&["login", f[1], f[2]]).ok();
     let mine = u.run(&["--json", "event", "list", "--mine"]).ok().json();
     assert!(!mine.as_array().unwrap().is_empty());
+    // events at the hours such events keep, in local time (TZ=UTC here)
+    let all = u.run(&["--json", "event", "list", "--all"]).ok().json();
+    for e in all.as_array().unwrap() {
+        let start = e["start_at"].as_str().unwrap();
+        let hour = &start[11..16];
+        assert!(["09:00", "14:00", "18:00", "19:30"].contains(&hour), "an event at {start}");
+    }
+    u.stop();
+
+    // found on PATH, it says `epicevents`
+    let v = Ordinary::new();
+    let path = format!(
+        "{}:{}",
+        v.exe.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut by_name = v.command(&["demo"]);
+    // run by its name, as a shell runs it after `cargo install` (PATH is the child's)
+    let by_name = {
+        let mut c = Command::new("epicevents");
+        c.args(["demo"]).env_clear();
+        for (k, val) in by_name.get_envs() {
+            if let Some(val) = val {
+                c.env(k, val);
+            }
+        }
+        c.env("PATH", &path).current_dir(&v.home).stdin(Stdio::null());
+        if let Some(a) = &v.account {
+            c.uid(a.uid).gid(a.gid);
+        }
+        by_name = c;
+        output(by_name)
+    };
+    let out = String::from_utf8_lossy(&by_name.stdout);
+    assert!(by_name.status.success(), "{}", String::from_utf8_lossy(&by_name.stderr));
+    assert!(out.contains("  epicevents login ada.lovelace@epicevents.demo\n"), "{out}");
+    v.stop();
 }
 
-#[test]
-fn root_runs_the_server_as_postgres_or_says_why_not() {
-    if !running_as_root() {
-        // as an ordinary user this case does not arise; the other tests cover that path
-        return;
+/// Whoever runs the suite (root in CI), on a data directory of its own in an open directory.
+struct Operator {
+    dir: tempfile::TempDir,
+    data: PathBuf,
+    extra_env: Vec<(String, String)>,
+}
+
+impl Operator {
+    fn new() -> Operator {
+        let dir = tempfile::tempdir().unwrap();
+        // the `postgres` account must be able to walk down to the cluster
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let data = dir.path().join("data");
+        Operator { dir, data, extra_env: vec![] }
     }
-    let closed = tempfile::tempdir().unwrap();
-    // `postgres` cannot enter a directory of root's with mode 0700
-    std::fs::set_permissions(closed.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
-    let run = |dir: &Path, args: &[&str]| -> Run {
-        let o = Command::new(bin())
-            .args(args)
+
+    fn run(&self, args: &[&str]) -> Run {
+        let mut c = Command::new(bin());
+        c.args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", closed.path())
-            .env("EPICCRM_DATA_DIR", dir)
-            .current_dir(closed.path())
-            .output()
-            .unwrap();
-        Run {
-            code: o.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+            .env("HOME", self.dir.path())
+            .env("EPICCRM_DATA_DIR", &self.data)
+            .current_dir(self.dir.path());
+        for (k, v) in &self.extra_env {
+            c.env(k, v);
         }
-    };
-    run(&closed.path().join("data"), &["whoami"]).code(7).stderr_has("cannot enter");
+        Run::from(c.output().unwrap())
+    }
 
-    let open = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(open.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let data = open.path().join("data");
-    run(&data, &["create-employee", "Ada", "L", "ada@example.com", PASSWORD, "MANAGEMENT"]).ok();
-    let owner = std::os::unix::fs::MetadataExt::uid(
-        &std::fs::metadata(data.join("postgres/pgdata")).unwrap(),
-    );
-    assert_eq!(owner, Account::lookup("postgres").unwrap().uid);
-    run(&data, &["db", "stop"]).ok();
+    fn postmaster_pid(&self) -> u32 {
+        let pidfile =
+            std::fs::read_to_string(self.data.join("postgres/pgdata/postmaster.pid")).unwrap();
+        pidfile.lines().next().unwrap().trim().parse().unwrap()
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        let r = self.run(&["db", "stop"]);
+        if !std::thread::panicking() {
+            assert_eq!(r.code, 0, "db stop failed: {}", r.stderr);
+        }
+    }
 }
 
 #[test]
-fn root_never_follows_a_link_planted_in_the_cluster_directory() {
-    if !running_as_root() {
-        return; // only root hands files to another account
+fn the_server_runs_as_postgres_when_root_and_says_why_it_cannot() {
+    let me = Operator::new();
+    me.run(&["create-employee", "Ada", "L", "ada@example.com", PASSWORD, "MANAGEMENT"]).ok();
+    let owner = std::os::unix::fs::MetadataExt::uid(
+        &std::fs::metadata(me.data.join("postgres/pgdata")).unwrap(),
+    );
+    if running_as_root() {
+        assert_eq!(owner, Account::lookup("postgres").unwrap().uid);
+        // `postgres` cannot enter a directory of root's with mode 0700
+        let closed = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(closed.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        let mut shut = Operator::new();
+        shut.data = closed.path().join("data");
+        shut.run(&["whoami"]).code(7).stderr_has("cannot enter");
+    } else {
+        // an ordinary user runs it as themself
+        let me_uid =
+            std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(me.dir.path()).unwrap());
+        assert_eq!(owner, me_uid);
     }
-    let open = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(open.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let victim = open.path().join("victim");
+}
+
+#[test]
+fn never_follows_a_link_planted_in_the_cluster_directory() {
+    let me = Operator::new();
+    let victim = me.dir.path().join("victim");
     std::fs::create_dir(&victim).unwrap();
-    let cluster = open.path().join("data/postgres");
+    let cluster = me.data.join("postgres");
     std::fs::create_dir_all(&cluster).unwrap();
     // what the `postgres` account, owner of the cluster directory, could plant there
     std::os::unix::fs::symlink(&victim, cluster.join("run")).unwrap();
-    let o = Command::new(bin())
-        .arg("whoami")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", open.path())
-        .env("EPICCRM_DATA_DIR", open.path().join("data"))
-        .current_dir(open.path())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(7), "{stderr}");
-    assert!(stderr.contains("symbolic link"), "{stderr}");
+    // (the first-run note comes before the refusal)
+    let r = me.run(&["whoami"]);
+    assert!(r.code == 7 && r.stderr.contains("symbolic link"), "{r:?}");
     let owner = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&victim).unwrap());
-    assert_eq!(owner, 0, "the link's target was handed over");
+    let mine = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(me.dir.path()).unwrap());
+    assert_eq!(owner, mine, "the link's target was handed over");
+    std::fs::remove_file(cluster.join("run")).unwrap();
+}
+
+#[test]
+fn the_server_gets_a_minimal_environment_never_the_callers() {
+    let mut me = Operator::new();
+    me.extra_env.push(("SOME_API_KEY".into(), "sk-live-do-not-leak".into()));
+    me.extra_env.push(("TZ".into(), "Europe/Paris".into()));
+    me.run(&["create-employee", "Ada", "L", "ada@example.com", PASSWORD, "MANAGEMENT"]).ok();
+    let environ = std::fs::read(format!("/proc/{}/environ", me.postmaster_pid())).unwrap();
+    let environ = String::from_utf8_lossy(&environ);
+    let vars: Vec<&str> = environ
+        .split('\0')
+        .filter(|v| !v.is_empty())
+        .map(|v| v.split('=').next().unwrap())
+        .collect();
+    assert!(!environ.contains("sk-live-do-not-leak"), "{environ}");
+    assert!(!vars.contains(&"HOME") && !vars.contains(&"EPICCRM_DATA_DIR"), "{vars:?}");
+    for var in &vars {
+        // PostgreSQL adds a few of its own (PG_GRANDPARENT_PID, PGLOCALEDIR, PGSYSCONFDIR,
+        // PGDATA), and the shell pg_ctl starts it with its working directory (PWD)
+        assert!(
+            ["PATH", "LC_ALL", "TZ", "PWD"].contains(var) || var.starts_with("PG"),
+            "the server was given {var}: {vars:?}"
+        );
+    }
+}
+
+#[test]
+fn a_link_planted_as_the_server_log_is_never_read() {
+    let me = Operator::new();
+    me.run(&["create-employee", "Ada", "L", "ada@example.com", PASSWORD, "MANAGEMENT"]).ok();
+    me.run(&["db", "stop"]).ok();
+    // a file only its owner may read, and a link to it where the server log was
+    let secret = me.dir.path().join("root-only");
+    std::fs::write(&secret, "TOPSECRET-CONTENT\n").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let log = me.data.join("postgres/postgres.log");
+    std::fs::remove_file(&log).unwrap();
+    std::os::unix::fs::symlink(&secret, &log).unwrap();
+    // and a server that will not start, so that its log is looked at
+    let conf = me.data.join("postgres/pgdata/postgresql.conf");
+    let mut text = std::fs::read_to_string(&conf).unwrap();
+    text.push_str("\nnot_a_real_setting = 1\n");
+    std::fs::write(&conf, text).unwrap();
+    let r = me.run(&["whoami"]).code(7).stderr_has("did not start");
+    assert!(!r.stderr.contains("TOPSECRET"), "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&secret).unwrap(), "TOPSECRET-CONTENT\n");
+    // put it back so that the cluster can be stopped
+    let text = std::fs::read_to_string(&conf).unwrap().replace("not_a_real_setting = 1", "");
+    std::fs::write(&conf, text).unwrap();
 }
 
 /// The demo's printed password of the account with `role`.

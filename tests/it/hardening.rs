@@ -198,7 +198,7 @@ fn hostile_world() -> (TestDb, Vec<User>) {
 proptest! {
     // failures are kept in tests/it/hardening.proptest-regressions and replayed first
     #![proptest_config(ProptestConfig {
-        cases: 24,
+        cases: 16,
         failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource("regressions"))),
         ..ProptestConfig::default()
     })]
@@ -255,4 +255,167 @@ fn parallel_guesses_cannot_slip_past_the_limit() {
         }
     }
     assert!(checked <= 5, "{checked} passwords were checked");
+}
+
+// ---- Second round (issue 12) ----
+
+/// A connection as `role` (a role made with the application's grants) to the test database.
+fn app_role(c: &Crm) -> (String, String) {
+    let role = format!("epic_app_{}", &c.db.name[2..14]);
+    drop_role_at_exit(&role);
+    c.db.sql(&format!(
+        "create role {role} login password 'app-pass';
+         grant connect on database {} to {role};
+         {}",
+        c.db.name,
+        grants_sql().replace("epic_app", &role)
+    ));
+    let (scheme, rest) = c.db.url.split_once("://").unwrap();
+    let at = rest.find('@').unwrap();
+    (role.clone(), format!("{scheme}://{role}:app-pass@{}", &rest[at + 1..]))
+}
+
+#[test]
+fn the_audit_trail_refuses_update_delete_and_truncate_through_a_real_connection() {
+    use sqlx::Connection;
+    let c = crm();
+    c.mia.run(["contract", "pay", "1", "10"]).ok();
+    let (_role, url) = app_role(&c);
+    let before = c.db.scalar("select count(*) from audit_log");
+    for (who, url) in [("the application role", url), ("the owner", c.db.url.clone())] {
+        for sql in [
+            "update audit_log set action = 'forged'",
+            "delete from audit_log",
+            "truncate audit_log",
+        ] {
+            let refused: sqlx::Error = c.db.block_on(async {
+                let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap_err()
+            });
+            let sqlx::Error::Database(db) = &refused else { panic!("{who}: {sql}: {refused}") };
+            assert_eq!(db.code().as_deref(), Some("42501"), "{who}: {sql}: {refused}");
+        }
+    }
+    assert_eq!(c.db.scalar("select count(*) from audit_log"), before);
+    assert_eq!(c.db.scalar("select count(*) from audit_log where action = 'forged'"), "0");
+}
+
+crate::in_every_mode! {
+    fn a_deactivation_while_a_write_waits_on_a_lock_stops_it() {
+        let c = crm();
+        c.mia.add_employee("Max", "max@example.com", "MANAGEMENT");
+        let max = c.db.logged_in(6);
+        let mut holder = c.db.connect();
+        c.db.block_on(async {
+            sqlx::raw_sql("begin; select * from contracts where id = 1 for update")
+                .execute(&mut holder)
+                .await
+                .unwrap();
+        });
+        let pay = max.spawn(["contract", "pay", "1", "10"]);
+        c.db.wait_for_lock_waiter();
+        // lands while the payment waits (well within its 5 s lock timeout)
+        c.mia.run(["employee", "deactivate", "6"]).ok();
+        c.db.block_on(async { sqlx::raw_sql("rollback").execute(&mut holder).await.unwrap() });
+        Run::from(pay.wait_with_output().unwrap()).code(3).stderr_has("deactivated meanwhile");
+        assert_eq!(c.db.scalar("select amount_due from contracts where id = 1"), "1000.00");
+        assert_eq!(c.db.scalar("select count(*) from audit_log where action = 'contract.pay'"), "0");
+    }
+}
+
+#[test]
+fn a_deactivation_or_demotion_at_a_prompt_stops_the_command() {
+    use crate::pty::Pty;
+    let c = crm();
+    c.mia.add_employee("Max", "max@example.com", "MANAGEMENT");
+    let max = c.db.logged_in(6);
+    let mia_hash = c.db.scalar("select password_hash from employees where id = 1");
+    // Max sets Mia's password; Mia deactivates Max while he types it
+    let mut t = Pty::spawn(&max, &["employee", "set-password", "1"], true);
+    t.expect("New password:");
+    c.mia.run(["employee", "deactivate", "6"]).ok();
+    t.type_secret("New password:", "Takeover-pass-1");
+    t.type_secret("Repeat the password:", "Takeover-pass-1");
+    let (code, out) = t.finish();
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("deactivated meanwhile") || out.contains("revoked"), "{out:?}");
+    assert_eq!(c.db.scalar("select password_hash from employees where id = 1"), mia_hash);
+    // a manager demoted while the delete question is open: nothing deleted
+    c.mia.run(["employee", "reactivate", "6"]).ok();
+    let max = c.db.logged_in(6);
+    c.sam.run(["client", "create", "Del", "Me", "del@example.com"]).ok();
+    let mut t = Pty::spawn(&max, &["client", "delete", "2"], true);
+    t.expect("[y/N]");
+    c.mia.run(["employee", "update", "6", "--role", "SUPPORT"]).ok();
+    t.answer("[y/N]", "y");
+    let (code, out) = t.finish();
+    assert_eq!(code, 4, "{out}");
+    assert!(out.contains("your role changed to SUPPORT meanwhile"), "{out:?}");
+    c.mia.run(["client", "show", "2"]).ok();
+}
+
+#[test]
+fn stored_text_cannot_forge_a_row_a_line_or_an_escape() {
+    let c = crm();
+    // refused at the door: control characters and bidirectional overrides in one-line fields
+    c.sam
+        .run(["client", "create", "Eve", "Forger", "eve@x.io", "--company", "Forged\n7 Row"])
+        .code(2)
+        .stderr_has("single line");
+    c.sam.run(["client", "create", "Eve\u{202e}gnp", "Forger", "eve@x.io"]).code(2);
+    c.sam.run(["client", "create", "Eve", "Forger", "eve@x.io", "--phone", "01\t02"]).code(2);
+    // notes may hold line breaks; shown escaped, they forge no field
+    c.mia.run(["event", "update", "1", "--notes", "Catering at 6\nsupport_contact_id: 6"]).ok();
+    let shown = c.mia.run(["event", "show", "1"]).ok().stdout;
+    let notes = shown.lines().find(|l| l.starts_with("notes:")).unwrap();
+    assert!(notes.ends_with(" Catering at 6\\nsupport_contact_id: 6"), "{shown}");
+    assert_eq!(shown.lines().filter(|l| l.starts_with("support_contact")).count(), 1, "{shown}");
+    // values stored by any other means (before these rules, or by SQL) show escaped too
+    c.db.sql(
+        "update clients set company_name = E'Evil\\n7  Forged Row  ceo@victim.example\\u001b[31m',
+                            last_name = E'Casey\\u202e'
+         where id = 1",
+    );
+    let table = c.mia.run(["client", "list"]).ok().stdout;
+    assert_eq!(table.lines().count(), 2, "one header, one row: {table}");
+    assert!(table.contains("Evil\\n7  Forged Row") && !table.contains('\u{1b}'), "{table:?}");
+    assert!(table.contains("Casey\\u{202e}"), "{table:?}");
+    // --json keeps the value exact
+    let json = c.mia.run(["--json", "client", "show", "1"]).ok().json();
+    assert_eq!(json["company_name"], "Evil\n7  Forged Row  ceo@victim.example\u{1b}[31m");
+}
+
+#[test]
+fn old_login_failures_are_pruned() {
+    let (db, _m) = with_manager();
+    db.sql(
+        "insert into login_failures (email_key, failures, window_start)
+         select 'ghost' || i || '@example.com', 3, now() - interval '20 minutes'
+         from generate_series(1, 50) i;
+         insert into login_failures (email_key, failures, window_start)
+         values ('recent@example.com', 2, now() - interval '1 minute')",
+    );
+    db.user().run_stdin("wrong-password\n", ["login", "someone@example.com"]).code(3);
+    assert_eq!(
+        db.scalar("select string_agg(email_key, ',' order by email_key) from login_failures"),
+        "recent@example.com,someone@example.com"
+    );
+}
+
+#[test]
+fn a_placeholder_or_repeated_secret_is_refused_at_start() {
+    let (db, _m) = with_manager();
+    let example =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.env.example")).unwrap();
+    let placeholder =
+        example.lines().find_map(|l| l.strip_prefix("EPICCRM_JWT_SECRET=")).unwrap().to_owned();
+    for secret in [placeholder.as_str(), &"x".repeat(48)] {
+        let mut u = db.user();
+        u.set("EPICCRM_JWT_SECRET", secret);
+        let r = u.run(["whoami"]).code(7).stderr_has("EPICCRM_JWT_SECRET");
+        assert!(!r.stderr.contains(secret), "{}", r.stderr);
+    }
 }

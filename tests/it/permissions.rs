@@ -204,7 +204,7 @@ struct Case {
 
 /// Runs one case on `db`, which it first empties: each worker thread has a database of its
 /// own and resets it between cases (a fresh database per case would cost far more).
-fn run_case(db: &TestDb, case: &Case, hash: &str, jwt: &Jwt) -> Result<(), String> {
+fn run_case(db: &DbSession, u: &User, case: &Case, hash: &str, jwt: &Jwt) -> Result<(), String> {
     let mut sql = String::from(
         "truncate employees, clients, contracts, events, sessions, refresh_tokens, login_failures \
          restart identity cascade;",
@@ -224,10 +224,9 @@ fn run_case(db: &TestDb, case: &Case, hash: &str, jwt: &Jwt) -> Result<(), Strin
     ));
     let audit_before: i64 = db.scalar("select count(*) from audit_log").parse().unwrap();
     db.sql(&sql);
-    let u = db.user();
     let (access, _) = jwt.issue(TokenKind::Access, case.actor, sid, Utc::now()).unwrap();
     let (refresh, _) = jwt.issue(TokenKind::Refresh, case.actor, sid, Utc::now()).unwrap();
-    write_tokens(&u, &access, &refresh);
+    write_tokens(u, &access, &refresh);
 
     let allowed = expected(case.command, case.actor, case.target);
     let (args, stdin) = invoke(case.command, case.actor, case.target);
@@ -293,10 +292,11 @@ fn enumerate() {
             s.spawn(|| {
                 in_mode(m, || {
                     let db = TestDb::new();
+                    let (session, u) = (db.session(), db.user());
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                         let Some(case) = cases.get(i) else { break };
-                        if let Err(e) = run_case(&db, case, &hash, &jwt) {
+                        if let Err(e) = run_case(&session, &u, case, &hash, &jwt) {
                             failures.lock().unwrap().push(e);
                         }
                     }
