@@ -14,7 +14,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection, Postgres, Transaction};
 
 use crate::config::DatabaseUrl;
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, MIGRATE_HINT, Result};
 
 pub static MIGRATOR: Migrator = sqlx::migrate!();
 
@@ -109,54 +109,10 @@ fn connect_error(err: sqlx::Error, place: &str) -> Error {
         sqlx::Error::Tls(e) => {
             Error::unavailable(format!("TLS with the database failed ({place}): {e}"))
         }
-        _ => classify_ref(&err).with_message(format!("the database is unavailable ({place})")),
+        _ => crate::error::driver_error(&err)
+            .with_message(format!("the database is unavailable ({place})")),
     };
     mapped.with_source(err)
-}
-
-/// Turns a driver error into what the user is told (see `From<sqlx::Error> for Error`).
-pub fn classify(err: sqlx::Error) -> Error {
-    classify_ref(&err).with_source(err)
-}
-
-const MIGRATE_HINT: &str = "run `epicevents db migrate`";
-
-fn classify_ref(err: &sqlx::Error) -> Error {
-    match err {
-        sqlx::Error::Database(db) => {
-            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
-            match code.as_str() {
-                "42P01" | "42703" | "42883" => {
-                    Error::unavailable("the database schema is not migrated or is outdated")
-                        .with_hint(MIGRATE_HINT)
-                }
-                "40001" | "40P01" => {
-                    Error::conflict("the record was changed at the same time; try again")
-                }
-                "55P03" => Error::conflict(
-                    "the record is held by another command that is still running; try again",
-                ),
-                "57014" => Error::unavailable("the database took too long to answer"),
-                "28P01" | "28000" => {
-                    Error::unavailable("the database refused the credentials in DATABASE_URL")
-                }
-                "3D000" => Error::unavailable("the database named in DATABASE_URL does not exist"),
-                "42501" => Error::unavailable("the database role lacks a privilege it needs"),
-                c if c.starts_with("08") || c.starts_with("57P") || c.starts_with("53") => {
-                    Error::unavailable(format!("the database is unavailable: {}", db.message()))
-                }
-                _ => Error::new(Kind::Internal, "unexpected database error"),
-            }
-        }
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::Protocol(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => Error::unavailable("the database is unavailable"),
-        sqlx::Error::Configuration(_) => Error::unavailable("DATABASE_URL is malformed"),
-        _ => Error::new(Kind::Internal, "unexpected database error"),
-    }
 }
 
 /// A pool for the server (`EPICCRM_DB_POOL` connections at most), connecting on demand.
@@ -269,7 +225,7 @@ pub async fn migrate(conn: &mut PgConnection) -> Result<usize> {
     }
     let before = applied_versions(conn).await?.len();
     MIGRATOR.run(&mut *conn).await.map_err(|e| match e {
-        sqlx::migrate::MigrateError::Execute(db) => classify(db),
+        sqlx::migrate::MigrateError::Execute(db) => db.into(),
         other => Error::unavailable(format!("migration failed: {other}")),
     })?;
     let after = applied_versions(conn).await?.len();

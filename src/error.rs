@@ -146,7 +146,48 @@ impl std::error::Error for Error {
 /// knows what it means, and is an internal error anywhere else.
 impl From<sqlx::Error> for Error {
     fn from(err: sqlx::Error) -> Self {
-        crate::db::classify(err)
+        driver_error(&err).with_source(err)
+    }
+}
+
+pub const MIGRATE_HINT: &str = "run `epicevents db migrate`";
+
+/// What the driver itself knows of an error, for the user.
+pub fn driver_error(err: &sqlx::Error) -> Error {
+    match err {
+        sqlx::Error::Database(db) => {
+            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+            match code.as_str() {
+                "42P01" | "42703" | "42883" => {
+                    Error::unavailable("the database schema is not migrated or is outdated")
+                        .with_hint(MIGRATE_HINT)
+                }
+                "40001" | "40P01" => {
+                    Error::conflict("the record was changed at the same time; try again")
+                }
+                "55P03" => Error::conflict(
+                    "the record is held by another command that is still running; try again",
+                ),
+                "57014" => Error::unavailable("the database took too long to answer"),
+                "28P01" | "28000" => {
+                    Error::unavailable("the database refused the credentials in DATABASE_URL")
+                }
+                "3D000" => Error::unavailable("the database named in DATABASE_URL does not exist"),
+                "42501" => Error::unavailable("the database role lacks a privilege it needs"),
+                c if c.starts_with("08") || c.starts_with("57P") || c.starts_with("53") => {
+                    Error::unavailable(format!("the database is unavailable: {}", db.message()))
+                }
+                _ => Error::new(Kind::Internal, "unexpected database error"),
+            }
+        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => Error::unavailable("the database is unavailable"),
+        sqlx::Error::Configuration(_) => Error::unavailable("DATABASE_URL is malformed"),
+        _ => Error::new(Kind::Internal, "unexpected database error"),
     }
 }
 

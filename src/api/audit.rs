@@ -23,5 +23,4 @@ pub struct AuditQuery {}
 impl super::Listing for AuditQuery {
     type Row = AuditEntry;
     const ROUTE: &'static str = "/v1/audit";
-    const DESCENDING: bool = true;
 }

@@ -54,7 +54,10 @@ pub struct NewClient {
     pub first_name: Name,
     pub last_name: Name,
     pub email: Email,
+    /// `""` or absent: none.
+    #[serde(default)]
     pub phone: OptionalText,
+    #[serde(default)]
     pub company_name: OptionalText,
 }
 

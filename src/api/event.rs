@@ -55,6 +55,8 @@ pub struct NewEvent {
     pub period: EventPeriod,
     pub location: Name,
     pub attendees: Attendees,
+    /// `""` or absent: none.
+    #[serde(default)]
     pub notes: Notes,
 }
 

@@ -98,8 +98,6 @@ pub trait Endpoint: Serialize + DeserializeOwned + Send + Sync + 'static {
 pub trait Listing: Serialize + DeserializeOwned + Send + Sync + 'static {
     type Row: Serialize + DeserializeOwned + Send + Unpin + 'static;
     const ROUTE: &'static str;
-    /// The row order, for `--after`: newest first lists page downwards.
-    const DESCENDING: bool = false;
 }
 
 fn fill_route(route: &str, values: &serde_json::Value) -> String {

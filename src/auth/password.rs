@@ -46,6 +46,11 @@ mod tests {
     #[test]
     fn dummy_hash_parses() {
         assert!(PasswordHash::new(dummy_hash()).is_ok());
+        // the same algorithm and cost as a real hash: an unknown e-mail costs what a known
+        // one does
+        let real = hash(&Password::parse("whatever-password").unwrap()).unwrap();
+        let params = |h: &str| h.rsplitn(3, '$').nth(2).unwrap_or_default().to_owned();
+        assert_eq!(params(dummy_hash()), params(&real));
         assert!(!verify(&Password::parse("whatever-password").unwrap(), dummy_hash()));
     }
 }

@@ -3,9 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, clap::ValueEnum,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 // on the command line: `--role sales` as well as `--role SALES` (`ignore_case` on the args)
 #[value(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -38,6 +36,14 @@ impl FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         Role::parse(s)
+    }
+}
+
+/// Any case over the network too, as on the command line.
+impl<'de> serde::Deserialize<'de> for Role {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Role::parse(&s).map_err(serde::de::Error::custom)
     }
 }
 

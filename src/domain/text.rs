@@ -78,7 +78,7 @@ super::string_serde!(Name, |s: &str| Name::parse("text", s));
 
 /// An optional line (phone, company): an empty value means none (and clears it in an
 /// update). The same rules as [`Name`] otherwise.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OptionalText(Option<String>);
 
 impl OptionalText {
@@ -107,7 +107,7 @@ super::string_serde!(OptionalText, |s: &str| OptionalText::parse("text", s));
 /// Free notes: several lines (line breaks and tabs), at most 2000 characters; other control
 /// characters and bidirectional controls are refused. An empty value means none. Windows
 /// line ends are kept as plain line breaks.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Notes(Option<String>);
 
 const MAX_NOTES: usize = 2000;

@@ -188,10 +188,14 @@ fn decode<R: serde::de::DeserializeOwned>(route: &str, path: &str, body: &[u8]) 
     serde_json::from_value(v).map_err(|e| Error::usage(format!("invalid request: {e}")))
 }
 
-async fn read_body(body: Body) -> Result<Bytes> {
-    axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
-        Error::usage(format!("the request is too large ({} KiB at most)", MAX_BODY / 1024))
-    })
+/// The body, at most `MAX_BODY` bytes: over it (announced or not) is a 413.
+async fn read_body(body: Body) -> std::result::Result<Bytes, Response> {
+    axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| too_large())
+}
+
+fn too_large() -> Response {
+    let e = Error::usage(format!("the request is too large ({} KiB at most)", MAX_BODY / 1024));
+    json_response(StatusCode::PAYLOAD_TOO_LARGE, &ApiError::from(&e))
 }
 
 async fn acquire(s: &State) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>> {
@@ -230,16 +234,13 @@ async fn call<R: Run>(Shared(s): Shared<Arc<State>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let body = match read_body(body).await {
         Ok(b) => b,
-        Err(e) => return failure(&e),
-    };
-    let request = match decode::<R>(R::ROUTE, parts.uri.path(), &body) {
-        Ok(r) => r,
-        Err(e) => return failure(&e),
+        Err(resp) => return resp,
     };
     let mut conn = match acquire(&s).await {
         Ok(c) => c,
         Err(e) => return failure(&e),
     };
+    // who asks comes first: an anonymous caller learns nothing of a request's rules
     let actor = match authenticate(&s, &mut conn, &parts.headers).await {
         Ok(a) => a,
         Err(resp) => return resp,
@@ -247,6 +248,10 @@ async fn call<R: Run>(Shared(s): Shared<Arc<State>>, req: Request) -> Response {
     if actor.is_none() && !R::ANONYMOUS_OK {
         return failure(&not_logged_in());
     }
+    let request = match decode::<R>(R::ROUTE, parts.uri.path(), &body) {
+        Ok(r) => r,
+        Err(e) => return with_employee(failure(&e), actor.map(|a| a.id)),
+    };
     let resp = match request.run(&mut conn, actor.as_ref()).await {
         Ok(out) => json_response(StatusCode::OK, &out),
         Err(e) => failure(&e),
@@ -266,16 +271,25 @@ struct ChannelSink {
     idle: Duration,
     sent: bool,
     rows: u64,
+    /// The reader went away, or stopped reading for `idle`: the list ends without its
+    /// trailer, which tells the client it was cut.
+    abandoned: bool,
 }
 
 impl ChannelSink {
     async fn flush(&mut self) -> bool {
+        if self.abandoned {
+            return false;
+        }
         if self.buf.is_empty() {
             return true;
         }
         let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
         self.sent = true;
-        self.tx.send_timeout(Ok(chunk), self.idle).await.is_ok()
+        if self.tx.send_timeout(Ok(chunk), self.idle).await.is_err() {
+            self.abandoned = true;
+        }
+        !self.abandoned
     }
 
     fn line(&mut self, v: &impl Serialize) -> Result<()> {
@@ -288,6 +302,12 @@ impl ChannelSink {
 
 impl<T: Serialize + Send> RowSink<T> for ChannelSink {
     async fn push(&mut self, row: T) -> Result<bool> {
+        // a reader that left (or a request past its deadline) stops the query at once, giving
+        // its connection back, rather than at the next chunk
+        if self.tx.is_closed() {
+            self.abandoned = true;
+            return Ok(false);
+        }
         self.line(&row)?;
         self.rows += 1;
         if self.buf.len() >= CHUNK {
@@ -327,9 +347,12 @@ async fn list<Q: RunList>(Shared(s): Shared<Arc<State>>, req: Request) -> Respon
             idle,
             sent: false,
             rows: 0,
+            abandoned: false,
         };
         let outcome = q.run(&mut conn, &actor, page, &mut sink).await;
         match outcome {
+            // no trailer: the list was not delivered whole, and the client says so
+            _ if sink.abandoned => {}
             // nothing sent yet: the error gets its own status
             Err(e) if !sink.sent => {
                 let _ = tx.send(Err(e)).await;
@@ -374,19 +397,32 @@ async fn list<Q: RunList>(Shared(s): Shared<Arc<State>>, req: Request) -> Respon
 
 /// The client's address: the TCP peer, or, when that peer is a trusted proxy
 /// (`EPICCRM_TRUSTED_PROXIES`), the nearest address in `X-Forwarded-For` that is not one.
+/// The header is read from the right (the entries the trusted proxies added); an entry that
+/// is not an address ends the walk at the last trusted hop, so that nothing a client wrote
+/// further left is believed.
 fn client_address(s: &State, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
-    let peer = peer?;
-    if !s.trusted_proxies.contains(&peer) {
+    let trusted =
+        |ip: &IpAddr| s.trusted_proxies.iter().any(|t| t.to_canonical() == ip.to_canonical());
+    let peer = peer?.to_canonical();
+    if !trusted(&peer) {
         return Some(peer);
     }
-    let forwarded: Vec<IpAddr> = headers
+    let entries: Vec<&str> = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|a| a.trim().parse().ok())
+        .map(str::trim)
         .collect();
-    Some(forwarded.into_iter().rev().find(|a| !s.trusted_proxies.contains(a)).unwrap_or(peer))
+    let mut client = peer;
+    for entry in entries.iter().rev() {
+        match entry.parse::<IpAddr>() {
+            Ok(ip) if trusted(&ip) => client = ip.to_canonical(),
+            Ok(ip) => return Some(ip.to_canonical()),
+            Err(_) => return Some(client),
+        }
+    }
+    Some(client)
 }
 
 async fn login(Shared(s): Shared<Arc<State>>, req: Request) -> Response {
@@ -394,7 +430,7 @@ async fn login(Shared(s): Shared<Arc<State>>, req: Request) -> Response {
     let source = client_address(&s, peer, req.headers());
     let body = match read_body(req.into_body()).await {
         Ok(b) => b,
-        Err(e) => return failure(&e),
+        Err(resp) => return resp,
     };
     let request: api::Login = match decode("", "", &body) {
         Ok(r) => r,
@@ -416,7 +452,7 @@ async fn login(Shared(s): Shared<Arc<State>>, req: Request) -> Response {
 async fn refresh(Shared(s): Shared<Arc<State>>, req: Request) -> Response {
     let body = match read_body(req.into_body()).await {
         Ok(b) => b,
-        Err(e) => return failure(&e),
+        Err(resp) => return resp,
     };
     let request: api::Refresh = match decode("", "", &body) {
         Ok(r) => r,
@@ -436,7 +472,7 @@ async fn refresh(Shared(s): Shared<Arc<State>>, req: Request) -> Response {
 async fn logout(Shared(s): Shared<Arc<State>>, req: Request) -> Response {
     let body = match read_body(req.into_body()).await {
         Ok(b) => b,
-        Err(e) => return failure(&e),
+        Err(resp) => return resp,
     };
     let request: api::Logout = match decode("", "", &body) {
         Ok(r) => r,

@@ -42,8 +42,20 @@ pub async fn create(
     actor: Option<&Actor>,
     req: NewEmployee,
 ) -> Result<Employee> {
-    if let Some(a) = actor {
-        a.authorize(Action::EmployeeCreate, Facts::default())?;
+    match actor {
+        Some(a) => a.authorize(Action::EmployeeCreate, Facts::default())?,
+        // without a session, refused before the (slow, deliberately costly) hash unless the
+        // bootstrap is open: anonymous requests cannot make the server hash for nothing
+        None => {
+            if !bootstrap_open(&mut *db).await? {
+                return Err(not_logged_in_after_bootstrap());
+            }
+            if req.role != Role::Management {
+                return Err(Error::forbidden(
+                    "the first employee must have the MANAGEMENT role (bootstrap)",
+                ));
+            }
+        }
     }
     // hashing is slow: do it before taking any lock
     let hash = password::hash(&req.password)?;
@@ -167,8 +179,9 @@ pub async fn set_password(
     }
     let hash = password::hash(&req.new_password)?;
     let mut tx = Tx::begin(db).await?;
-    let e = found(repo::employee::get_for_update(&mut tx, req.id).await?, "employee", req.id)?;
+    found(repo::employee::get_for_update(&mut tx, req.id).await?, "employee", req.id)?;
     repo::employee::set_password_hash(&mut tx, req.id, &hash).await?;
+    let e = found(repo::employee::get(&mut tx, req.id).await?, "employee", req.id)?;
     // a changed password ends the account's other sessions; the caller's own goes on
     let keep = own.then_some(actor.session);
     repo::session::revoke_all_of(&mut tx, req.id, keep).await?;

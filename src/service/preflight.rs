@@ -76,6 +76,10 @@ pub async fn check(
                 Action::EmployeeUpdate,
                 Facts { employee: Some(id), ..Default::default() },
             )?;
+            let mut tx = Tx::begin(db).await?;
+            let row = repo::employee::get(&mut tx, id).await?;
+            tx.commit(None).await?;
+            found(row, "employee", id)?;
             let question = match role {
                 Some(r) if id == actor.id && r != actor.role => Some(format!(
                     "Change your own role from {} to {r}? {}",

@@ -121,7 +121,7 @@ const TEST_DIR_PREFIX: &str = "epicevents-test-";
 #[allow(unsafe_code)]
 extern "C" fn clean_at_exit() {
     if let Some(own) = OWN.get() {
-        stop_pgbouncer(&own.dir);
+        stop_pgbouncer(&own.dir.join("pgbouncer"));
         let _ = own.cluster.stop(true);
         let _ = std::fs::remove_dir_all(&own.dir);
         return;
@@ -182,16 +182,14 @@ fn sweep_stale() {
 
 /// The postmaster and PgBouncer of a test directory, stopped by signal (no pg_ctl needed).
 fn stop_dir_processes(dir: &Path) {
-    for pidfile in [dir.join("cluster/pgdata/postmaster.pid"), dir.join("pgbouncer/pgbouncer.pid")]
+    stop_pgbouncer(&dir.join("pgbouncer"));
+    if let Ok(text) = std::fs::read_to_string(dir.join("cluster/pgdata/postmaster.pid"))
+        && let Some(pid) = text.lines().next().and_then(|l| l.trim().parse::<i32>().ok())
     {
-        if let Ok(text) = std::fs::read_to_string(&pidfile)
-            && let Some(pid) = text.lines().next().and_then(|l| l.trim().parse::<i32>().ok())
-        {
-            #[allow(unsafe_code)]
-            // SAFETY: kill(2) with a pid read from the server's own pid file.
-            unsafe {
-                libc::kill(pid, libc::SIGQUIT);
-            }
+        #[allow(unsafe_code)]
+        // SAFETY: kill(2) with a pid read from the server's own pid file.
+        unsafe {
+            libc::kill(pid, libc::SIGQUIT);
         }
     }
 }
@@ -202,8 +200,8 @@ fn stop_dir_processes(dir: &Path) {
 fn spawn_guard(dir: &Path) {
     let script = format!(
         "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
-         for f in '{d}/cluster/pgdata/postmaster.pid' '{d}/pgbouncer/pgbouncer.pid'; do \
-           [ -f \"$f\" ] && kill -QUIT \"$(head -n 1 \"$f\")\" 2>/dev/null; done; \
+         f='{d}/pgbouncer/pgbouncer.pid'; [ -f \"$f\" ] && kill -TERM \"$(head -n 1 \"$f\")\" 2>/dev/null; \
+         f='{d}/cluster/pgdata/postmaster.pid'; [ -f \"$f\" ] && kill -QUIT \"$(head -n 1 \"$f\")\" 2>/dev/null; \
          sleep 1; rm -rf '{d}'",
         pid = std::process::id(),
         d = dir.display()
@@ -289,15 +287,22 @@ async fn connect(base: &str, db: &str) -> PgConnection {
     opts.connect().await.unwrap()
 }
 
-/// A pid file's process, stopped.
+/// The PgBouncer whose pid file is in `dir`, stopped at once (SIGTERM: it does not wait for
+/// its clients) and waited for, so that nothing outlives the suite.
 fn stop_pgbouncer(dir: &Path) {
     if let Ok(text) = std::fs::read_to_string(dir.join("pgbouncer.pid"))
         && let Ok(pid) = text.trim().parse::<i32>()
     {
         #[allow(unsafe_code)]
-        // SAFETY: kill(2) with the pid PgBouncer wrote.
+        // SAFETY: kill(2) with the pid PgBouncer wrote; signal 0 only probes.
         unsafe {
-            libc::kill(pid, libc::SIGINT);
+            libc::kill(pid, libc::SIGTERM);
+            for _ in 0..250 {
+                if libc::kill(pid, 0) != 0 {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
         }
     }
 }

@@ -123,8 +123,9 @@ fn oversized_bodies_are_refused_with_an_api_error() {
         "POST /v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
          Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n{chunk}"
     );
-    let (status, _) = http(server.port, req.as_bytes());
-    assert!(status == 413 || status == 400, "{status}");
+    let (status, body) = http(server.port, req.as_bytes());
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("64 KiB"), "{body}");
     // unknown routes and methods answer in the API's words too
     let (status, body) =
         http(server.port, b"GET /v1/nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
@@ -143,7 +144,7 @@ fn a_client_too_slow_to_read_does_not_keep_its_connection() {
     );
     let server = server_of(&db, &[("EPICCRM_DB_POOL", "1"), ("EPICCRM_STREAM_IDLE_SECS", "1")]);
     let mia = db.logged_in_at(&server.url(), 1);
-    let access = tokens(&mia)["access"].as_str().unwrap().to_owned();
+    let access = access_token(&mia);
     // asks for every employee and reads nothing
     let mut stalled = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
     stalled
@@ -331,6 +332,11 @@ fn logins_are_throttled_per_client_address() {
     let (status, body) = attempt(99, "203.0.113.7");
     assert_eq!(status, 401);
     assert!(body.contains("from this address"), "{body}");
+    // what the client itself puts in front of the proxy's entry changes nothing
+    let (status, body) = attempt(101, "192.0.2.1, 203.0.113.7");
+    assert!(status == 401 && body.contains("from this address"), "{body}");
+    let (status, body) = attempt(102, "not-an-address, 203.0.113.7");
+    assert!(status == 401 && body.contains("from this address"), "{body}");
     // another client behind the same proxy is not affected, nor is a correct login elsewhere
     let (status, body) = attempt(100, "198.51.100.4");
     assert!(status == 401 && !body.contains("from this address"), "{body}");
@@ -371,10 +377,7 @@ fn sessions_are_kept_per_server() {
 
 #[test]
 fn lists_stream_through_the_server_with_their_trailer() {
-    let (db, _m) = in_direct(with_manager);
-    let server = server_of(&db, &[]);
-    let mia = db.logged_in_at(&server.url(), 1);
-    let access = tokens(&mia)["access"].as_str().unwrap().to_owned();
+    let (_db, server, access) = manager_on_a_server();
     let (status, body) = http(
         server.port,
         format!(
@@ -386,4 +389,72 @@ fn lists_stream_through_the_server_with_their_trailer() {
     // chunked: the JSON lines are between chunk sizes; the last line is the trailer
     assert!(body.contains(r#""email":"mia@example.com""#), "{body}");
     assert!(body.contains(r#"{"$end":{"rows":1}}"#), "{body}");
+}
+
+/// A database with one manager, a server on it, and the manager's access token there.
+fn manager_on_a_server() -> (TestDb, ServerProc, String) {
+    let (db, _) = in_direct(with_manager);
+    let server = server_of(&db, &[]);
+    let access = access_token(&db.logged_in_at(&server.url(), 1));
+    (db, server, access)
+}
+
+fn access_token(u: &User) -> String {
+    tokens(u)["access"].as_str().unwrap().to_owned()
+}
+
+/// One JSON request with a bearer token (or none): the status and the body as JSON.
+fn api(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (u16, serde_json::Value) {
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let (status, text) = http(port, req.as_bytes());
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+}
+
+#[test]
+fn a_hand_written_client_is_answered_as_docs_api_says() {
+    let (db, server, access) = manager_on_a_server();
+    // no token: told to log in before anything is said about the body
+    let (status, e) = api(server.port, "POST", "/v1/clients", None, "{not json");
+    assert_eq!((status, e["kind"].as_str()), (401, Some("unauthenticated")), "{e}");
+    let new_employee = |token: Option<&str>, name: &str, role: &str| {
+        let body = serde_json::json!({
+            "first_name": name, "last_name": "Lee", "email": format!("{name}@example.com"),
+            "role": role, "password": "long enough pass",
+        });
+        api(server.port, "POST", "/v1/employees", token, &body.to_string())
+    };
+    // the one request open without a session, closed once the first manager exists
+    let (status, e) = new_employee(None, "eve", "management");
+    assert_eq!((status, e["kind"].as_str()), (401, Some("unauthenticated")), "{e}");
+    // a role in any case, as on the command line
+    let (status, e) = new_employee(Some(&access), "sam", "sales");
+    assert_eq!(status, 200, "{e}");
+    assert_eq!(e["role"], "SALES", "{e}");
+    // a bad field: a usage error naming it, nothing written
+    let (status, e) = new_employee(Some(&access), "al", "boss");
+    assert_eq!((status, e["kind"].as_str()), (400, Some("usage")), "{e}");
+    assert!(e["message"].as_str().unwrap().contains("role"), "{e}");
+    assert_eq!(db.scalar("select count(*) from employees where email = 'al@example.com'"), "0");
+    // a client with neither phone nor company: both optional
+    let access = access_token(&db.logged_in_at(&server.url(), 2));
+    let (status, e) = api(
+        server.port,
+        "POST",
+        "/v1/clients",
+        Some(&access),
+        r#"{"first_name":"Ann","last_name":"Bee","email":"ann@example.com"}"#,
+    );
+    assert_eq!(status, 200, "{e}");
+    assert_eq!(e["phone"], serde_json::Value::Null, "{e}");
 }
