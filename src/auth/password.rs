@@ -1,26 +1,52 @@
 //! Argon2id password hashing with OWASP's parameters (argon2's defaults: m=19 MiB, t=2, p=1).
+//!
+//! A hash takes 19 MiB and tens of milliseconds of one core. It runs on Tokio's blocking
+//! threads, never on an async worker (a server goes on answering meanwhile), and at most one
+//! per core at a time: a burst of logins queues instead of taking 19 MiB each at once.
+
+use std::sync::LazyLock;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
+use tokio::sync::Semaphore;
 
 use crate::domain::Password;
 use crate::error::{Error, Result};
 
-pub fn hash(password: &Password) -> Result<String> {
-    Argon2::default()
-        .hash_password(password.expose().as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| Error::internal("could not hash the password", anyhow::anyhow!("{e}")))
+static HASHING: LazyLock<Semaphore> = LazyLock::new(|| {
+    Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get))
+});
+
+/// Runs `work` on a blocking thread once a hashing slot is free.
+async fn bounded<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    let _slot =
+        HASHING.acquire().await.map_err(|e| Error::internal("password hashing stopped", e))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::internal("password hashing failed", e))
+}
+
+pub async fn hash(password: &Password) -> Result<String> {
+    let password = password.clone();
+    bounded(move || {
+        Argon2::default()
+            .hash_password(password.expose().as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| Error::internal("could not hash the password", anyhow::anyhow!("{e}")))
+    })
+    .await?
 }
 
 /// Constant-cost check: an unparsable stored hash counts as a mismatch.
-pub fn verify(password: &Password, stored_hash: &str) -> bool {
-    match PasswordHash::new(stored_hash) {
+pub async fn verify(password: &Password, stored_hash: &str) -> Result<bool> {
+    let (password, stored_hash) = (password.clone(), stored_hash.to_owned());
+    bounded(move || match PasswordHash::new(&stored_hash) {
         Ok(parsed) => {
             Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok()
         }
         Err(_) => false,
-    }
+    })
+    .await
 }
 
 /// A valid hash of a random password, verified against when the email is unknown so that
@@ -33,24 +59,44 @@ pub fn dummy_hash() -> &'static str {
 mod tests {
     use super::*;
 
-    #[test]
-    fn hash_then_verify() {
+    #[tokio::test]
+    async fn hash_then_verify() {
         let p = Password::parse("Secret123!").unwrap();
-        let h = hash(&p).unwrap();
+        let h = hash(&p).await.unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify(&p, &h));
-        assert!(!verify(&Password::parse("Secret123?").unwrap(), &h));
-        assert!(!verify(&p, "garbage"));
+        assert!(verify(&p, &h).await.unwrap());
+        assert!(!verify(&Password::parse("Secret123?").unwrap(), &h).await.unwrap());
+        assert!(!verify(&p, "garbage").await.unwrap());
     }
 
-    #[test]
-    fn dummy_hash_parses() {
+    #[tokio::test]
+    async fn dummy_hash_parses() {
         assert!(PasswordHash::new(dummy_hash()).is_ok());
         // the same algorithm and cost as a real hash: an unknown e-mail costs what a known
         // one does
-        let real = hash(&Password::parse("whatever-password").unwrap()).unwrap();
+        let real = hash(&Password::parse("whatever-password").unwrap()).await.unwrap();
         let params = |h: &str| h.rsplitn(3, '$').nth(2).unwrap_or_default().to_owned();
         assert_eq!(params(dummy_hash()), params(&real));
-        assert!(!verify(&Password::parse("whatever-password").unwrap(), dummy_hash()));
+        let p = Password::parse("whatever-password").unwrap();
+        assert!(!verify(&p, dummy_hash()).await.unwrap());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_more_hashes_at_once_than_cores() {
+        let p = Password::parse("whatever-password").unwrap();
+        let cores = HASHING.available_permits();
+        let all: Vec<_> = (0..cores * 3)
+            .map(|_| {
+                let p = p.clone();
+                tokio::spawn(async move { hash(&p).await })
+            })
+            .collect();
+        // while they run, the slots are taken, never more
+        tokio::task::yield_now().await;
+        assert!(HASHING.available_permits() <= cores);
+        for h in all {
+            h.await.unwrap().unwrap();
+        }
+        assert_eq!(HASHING.available_permits(), cores);
     }
 }

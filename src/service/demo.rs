@@ -68,10 +68,18 @@ fn parse<T>(r: std::result::Result<T, String>) -> Result<T> {
 /// Fills an empty database; exit 6 when there is anything in it already.
 pub async fn seed(conn: &mut PgConnection) -> Result<DemoSummary> {
     let mut accounts = Vec::new();
-    let mut hashed = Vec::new();
+    let mut hashing = Vec::new();
     for (first, last, email, role) in STAFF {
         let pw = throwaway_password();
-        hashed.push((first, last, email, role, password::hash(&parse(Password::parse(&pw))?)?));
+        let p = parse(Password::parse(&pw))?;
+        // the hashes run side by side, one per core
+        hashing.push((
+            first,
+            last,
+            email,
+            role,
+            tokio::spawn(async move { password::hash(&p).await }),
+        ));
         accounts.push(DemoAccount {
             id: 0,
             name: format!("{first} {last}"),
@@ -79,6 +87,11 @@ pub async fn seed(conn: &mut PgConnection) -> Result<DemoSummary> {
             role,
             password: pw,
         });
+    }
+    let mut hashed = Vec::new();
+    for (first, last, email, role, hash) in hashing {
+        let hash = hash.await.map_err(|e| Error::internal("password hashing failed", e))??;
+        hashed.push((first, last, email, role, hash));
     }
     let mut tx = Tx::begin(conn).await?;
     repo::employee::lock_bootstrap(&mut tx).await?;

@@ -58,7 +58,7 @@ pub async fn create(
         }
     }
     // hashing is slow: do it before taking any lock
-    let hash = password::hash(&req.password)?;
+    let hash = password::hash(&req.password).await?;
     let mut tx = Tx::begin(db).await?;
     if actor.is_none() {
         repo::employee::lock_bootstrap(&mut tx).await?;
@@ -177,7 +177,7 @@ pub async fn set_password(
         })?;
         check_current_password(db, actor, current).await?;
     }
-    let hash = password::hash(&req.new_password)?;
+    let hash = password::hash(&req.new_password).await?;
     let mut tx = Tx::begin(db).await?;
     found(repo::employee::get_for_update(&mut tx, req.id).await?, "employee", req.id)?;
     repo::employee::set_password_hash(&mut tx, req.id, &hash).await?;
@@ -213,7 +213,7 @@ pub async fn check_current_password(
             super::session::retry_in(until)
         )));
     }
-    if !password::verify(current, hash.as_deref().unwrap_or(password::dummy_hash())) {
+    if !password::verify(current, hash.as_deref().unwrap_or(password::dummy_hash())).await? {
         return Err(Error::unauthenticated("the current password is wrong"));
     }
     let mut tx = Tx::begin(db).await?;

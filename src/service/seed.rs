@@ -72,7 +72,7 @@ pub async fn seed(conn: &mut PgConnection, scale: f64) -> Result<SeedSummary> {
     let groups = employees / 20;
     let per_role = groups * 9;
     let pw = format!("bench-{}", uuid::Uuid::new_v4().simple());
-    let hash = password::hash(&Password::parse(&pw).map_err(Error::usage)?)?;
+    let hash = password::hash(&Password::parse(&pw).map_err(Error::usage)?).await?;
     let mut tx = crate::db::begin(conn).await?;
     repo::employee::lock_bootstrap(&mut tx).await?;
     if repo::employee::any_exists(&mut tx).await? {

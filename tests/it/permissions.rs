@@ -6,7 +6,6 @@
 use chrono::Utc;
 use epicevents::auth::jwt::{Jwt, TokenKind};
 use epicevents::config::{Secret, Settings, Source};
-use epicevents::domain::Password;
 
 use crate::auth::write_tokens;
 use crate::common::*;
@@ -268,7 +267,7 @@ fn the_spec_copy_and_the_code_name_the_same_commands() {
 }
 
 fn enumerate() {
-    let hash = epicevents::auth::password::hash(&Password::parse(PASSWORD).unwrap()).unwrap();
+    let hash = password_hash().to_owned();
     let jwt = Jwt::new(
         Secret::new(JWT_SECRET),
         &Settings::from_source(&Source::from_pairs(&[])).unwrap(),
