@@ -20,10 +20,20 @@ pub static MIGRATOR: Migrator = sqlx::migrate!();
 
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+macro_rules! everyday_timeouts {
+    () => {
+        "set local statement_timeout = '10s'; set local lock_timeout = '5s'"
+    };
+}
+
 /// Every everyday transaction: no statement runs longer than 10 s, and no row held by another
 /// command is waited for longer than 5 s (then exit 6, "held by another command": shorter
 /// than the statement's bound, so that the user is told what happened).
-const BEGIN: &str = "begin; set local statement_timeout = '10s'; set local lock_timeout = '5s'";
+const BEGIN: &str = concat!("begin; ", everyday_timeouts!());
+/// The everyday timeouts, for a statement sent with them as one simple query outside any
+/// explicit transaction: PostgreSQL runs such a query as one implicit transaction, to which
+/// `set local` applies.
+pub const EVERYDAY: &str = everyday_timeouts!();
 /// A list being streamed runs as long as its reader takes the rows (`--all | less`), within a
 /// bound that suits that: 15 minutes.
 const BEGIN_STREAM: &str =

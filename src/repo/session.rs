@@ -1,7 +1,7 @@
 //! The `sessions` and `refresh_tokens` tables: server-side state of logins and rotation.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
+use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
 use super::UnnamedExt;
@@ -158,20 +158,22 @@ pub async fn principal(
     session_id: Uuid,
     max_days: i64,
 ) -> Result<Option<Principal>> {
-    Ok(sqlx::query_as!(
-        Principal,
-        r#"select e.id, e.first_name, e.last_name, e.email, e.role as "role: Role", e.is_active,
-                  (s.revoked_at is not null) as "revoked!",
-                  (s.created_at <= now() - make_interval(days => $3::int)) as "expired!"
-           from employees e join sessions s on s.employee_id = e.id
-           where e.id = $1 and s.id = $2"#,
-        employee_id,
-        session_id,
-        max_days as i32
-    )
-    .unnamed()
-    .fetch_optional(db)
-    .await?)
+    // Every command and request starts here, so it takes one round trip: the everyday
+    // timeouts and the lookup in one simple query, which PostgreSQL runs as one implicit
+    // transaction (a pooler in transaction mode keeps it on one server connection; an error
+    // rolls it back). The simple protocol has no parameters: the values are two integers and
+    // a UUID, written by their own types, so nothing else can reach the text.
+    let sql = format!(
+        "{everyday}; select e.id, e.first_name, e.last_name, e.email, e.role, e.is_active, \
+         (s.revoked_at is not null) as revoked, \
+         (s.created_at <= now() - make_interval(days => {days})) as expired \
+         from employees e join sessions s on s.employee_id = e.id \
+         where e.id = {employee_id} and s.id = '{session_id}'",
+        everyday = crate::db::EVERYDAY,
+        days = i32::try_from(max_days).unwrap_or(i32::MAX),
+    );
+    let row = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).fetch_optional(db).await?;
+    Ok(row.as_ref().map(Principal::from_row).transpose()?)
 }
 
 /// [`principal`], with the employee row locked `FOR SHARE` until the transaction ends: a

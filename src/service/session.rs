@@ -71,7 +71,7 @@ pub async fn login(
     // The slow hash runs outside any transaction. An unknown email costs a full hash check
     // too, and gets the same message.
     let hash = creds.as_ref().map_or(password::dummy_hash(), |c| c.password_hash.as_str());
-    let ok = password::verify(&req.password, hash);
+    let ok = password::verify(&req.password, hash).await?;
     let creds = match creds {
         Some(c) if ok => c,
         _ => return Err(Error::unauthenticated("invalid email or password")),
@@ -152,9 +152,7 @@ pub async fn authenticate(
 
 async fn actor(conn: &mut PgConnection, claims: &Claims, policy: Policy) -> Result<Actor> {
     let id = claims.employee_id()?;
-    let mut tx = Tx::begin(conn).await?;
-    let p = repo::session::principal(&mut tx, id, claims.sid, policy.max_days).await?;
-    tx.commit(None).await?;
+    let p = repo::session::principal(conn, id, claims.sid, policy.max_days).await?;
     let p = p.ok_or_else(|| login_again("the session is no longer valid"))?;
     if !p.is_active {
         return Err(deactivated());
