@@ -4,6 +4,7 @@
 //! character of a stored value is shown escaped, so no value can forge a row, a line or a
 //! terminal escape. A closed pipe (`| head`) ends the output quietly; it is not an error.
 
+mod cells;
 pub mod ics;
 
 use std::io::{IsTerminal, Write};
@@ -122,7 +123,7 @@ impl Output {
     pub fn list_writer<T: Render>(&self) -> ListWriter<T> {
         let out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
         let kind = match self.format {
-            Format::Json => Kind::Json { out },
+            Format::Json => Kind::Json { out, scratch: Vec::new() },
             Format::Csv => Kind::Csv {
                 out: Box::new(
                     csv::WriterBuilder::new()
@@ -151,6 +152,8 @@ const GAP: usize = 2;
 enum Kind {
     Json {
         out: std::io::BufWriter<std::io::Stdout>,
+        /// One row's JSON, reused from row to row.
+        scratch: Vec<u8>,
     },
     Csv {
         out: Box<csv::Writer<std::io::BufWriter<std::io::Stdout>>>,
@@ -175,13 +178,16 @@ fn broken_pipe(e: &std::io::Error) -> bool {
     e.kind() == std::io::ErrorKind::BrokenPipe
 }
 
-/// A CSV cell of a JSON value: text as is, nothing for null, nested values as JSON.
-fn csv_cell(v: Option<&serde_json::Value>) -> String {
-    match v {
-        None | Some(serde_json::Value::Null) => String::new(),
-        Some(serde_json::Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
+/// A row's pretty JSON, one level deeper (inside the list's array). A newline in pretty JSON
+/// is always between tokens: strings carry theirs escaped.
+fn write_indented(out: &mut impl Write, json: &[u8]) -> std::io::Result<()> {
+    for (i, line) in json.split(|&b| b == b'\n').enumerate() {
+        if i > 0 {
+            out.write_all(b"\n  ")?;
+        }
+        out.write_all(line)?;
     }
+    Ok(())
 }
 
 impl<T: Render> ListWriter<T> {
@@ -192,18 +198,12 @@ impl<T: Render> ListWriter<T> {
         }
         self.count += 1;
         let result = match &mut self.kind {
-            Kind::Json { out } => {
-                let item = to_json(row)?;
-                let mut s = String::with_capacity(item.len() + 16);
-                s.push_str(if self.count == 1 { "[\n" } else { ",\n" });
-                for (i, line) in item.lines().enumerate() {
-                    if i > 0 {
-                        s.push('\n');
-                    }
-                    s.push_str("  ");
-                    s.push_str(line);
-                }
-                out.write_all(s.as_bytes())
+            Kind::Json { out, scratch } => {
+                scratch.clear();
+                serde_json::to_writer_pretty(&mut *scratch, row)
+                    .map_err(|e| Error::internal("cannot encode JSON", e))?;
+                out.write_all(if self.count == 1 { b"[\n  " } else { b",\n  " })
+                    .and_then(|()| write_indented(out, scratch))
             }
             Kind::Csv { out, header } => {
                 let fields = crate::api::field_names::<T>();
@@ -212,8 +212,7 @@ impl<T: Render> ListWriter<T> {
                         out.write_record(fields)?;
                         *header = true;
                     }
-                    let v = serde_json::to_value(row).unwrap_or_default();
-                    out.write_record(fields.iter().map(|f| csv_cell(v.get(f))))
+                    cells::write_record(out, row)
                 };
                 write(out, header).map_err(csv_io)
             }
@@ -248,7 +247,7 @@ impl<T: Render> ListWriter<T> {
 
     pub fn finish(mut self) -> Result<()> {
         let result = match &mut self.kind {
-            Kind::Json { out } => {
+            Kind::Json { out, .. } => {
                 let end = if self.count == 0 { "[]\n" } else { "\n]\n" };
                 out.write_all(end.as_bytes()).and_then(|()| out.flush())
             }

@@ -88,14 +88,22 @@ where
     T: Decode<'r, Postgres> + Type<Postgres>,
 {
     let actual = row.columns().get(i).map(|c| c.name()).unwrap_or("");
-    let bare = actual.split([':', '!', '?']).next().unwrap_or("").trim();
-    if bare != name {
+    if !same_column(actual, name) {
         return Err(sqlx::Error::ColumnDecode {
             index: format!("{i} ({actual})"),
             source: format!("expected the column {name}").into(),
         });
     }
     row.try_get(i)
+}
+
+/// Whether the column `actual` (`role`, `role: Role`, `client_name!`) is the field `name`.
+/// Byte comparisons only: this runs for every column of every row of a list.
+fn same_column(actual: &str, name: &str) -> bool {
+    actual
+        .as_bytes()
+        .strip_prefix(name.as_bytes())
+        .is_some_and(|rest| matches!(rest.first(), None | Some(b':' | b'!' | b'?' | b' ')))
 }
 
 /// `FromRow` by position, in the struct's field order, each column's name checked.
@@ -337,4 +345,19 @@ pub fn on_delete(id: i64) -> impl FnOnce(sqlx::Error) -> Error {
 /// `Some(row)` when the row exists, else `NotFound` with the entity's name.
 pub fn found<T>(row: Option<T>, what: &str, id: i64) -> Result<T> {
     row.ok_or_else(|| Error::not_found(format!("{what} {id} not found")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_column;
+
+    #[test]
+    fn a_column_is_its_name_with_or_without_a_type_override() {
+        for actual in ["role", "role: Role", "role!", "role?", "role : Role"] {
+            assert!(same_column(actual, "role"), "{actual}");
+        }
+        for actual in ["roles", "rol", "", "x_role", "role_id: i64"] {
+            assert!(!same_column(actual, "role"), "{actual}");
+        }
+    }
 }
