@@ -96,6 +96,9 @@ struct Shared {
     host: String,
     port: u16,
     template: String,
+    /// `strategy file_copy` for copies of the template (PostgreSQL 15 and later): a small
+    /// database is copied faster as files than page by page through the WAL.
+    copy_files: bool,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -256,8 +259,10 @@ fn shared() -> &'static Shared {
             libc::atexit(clean_at_exit);
         }
         let template = format!("epicevents_template_{}", std::process::id());
-        runtime.block_on(async {
+        let copy_files = runtime.block_on(async {
             let mut admin = connect(&base_url, "postgres").await;
+            let version: String =
+                sqlx::query_scalar("show server_version_num").fetch_one(&mut admin).await.unwrap();
             sqlx::query(sqlx::AssertSqlSafe(format!("drop database if exists {template}")))
                 .execute(&mut admin)
                 .await
@@ -268,8 +273,9 @@ fn shared() -> &'static Shared {
                 .unwrap();
             let mut conn = connect(&base_url, &template).await;
             epicevents::db::migrate(&mut conn).await.unwrap();
+            version.parse::<u32>().is_ok_and(|v| v >= 150_000)
         });
-        Shared { base_url, host, port, template, runtime }
+        Shared { base_url, host, port, template, copy_files, runtime }
     })
 }
 
@@ -491,6 +497,9 @@ pub struct TestDb {
     pub url: String,
     pub mode: Mode,
     server: Mutex<Option<ServerProc>>,
+    /// The connection of `sql` and `scalar`, made on first use and kept: a test may run
+    /// hundreds of checks (a poll every 20 ms), each would otherwise start a backend.
+    checks: Mutex<Option<PgConnection>>,
 }
 
 impl TestDb {
@@ -506,7 +515,8 @@ impl TestDb {
         let s = shared();
         let name = format!("t_{}", uuid::Uuid::new_v4().simple());
         let sql = if migrated {
-            format!("create database {name} template {}", s.template)
+            let strategy = if s.copy_files { " strategy file_copy" } else { "" };
+            format!("create database {name} template {}{strategy}", s.template)
         } else {
             format!("create database {name}")
         };
@@ -522,6 +532,7 @@ impl TestDb {
             name,
             mode: mode(),
             server: Mutex::new(None),
+            checks: Mutex::new(None),
         }
     }
 
@@ -556,24 +567,31 @@ impl TestDb {
 
     /// Runs SQL directly (for checks and for setting up states the CLI forbids).
     pub fn sql(&self, sql: &str) {
-        let s = shared();
-        s.runtime.block_on(async {
-            let mut c = connect(&s.base_url, &self.name).await;
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut c).await.unwrap();
+        self.with_checks(async |c| {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(c).await.unwrap();
         });
     }
 
     /// The first column of the first row, as text.
     pub fn scalar(&self, sql: &str) -> String {
-        let s = shared();
-        s.runtime.block_on(async {
-            let mut c = connect(&s.base_url, &self.name).await;
+        self.with_checks(async |c| {
             let v: Option<String> =
                 sqlx::query_scalar(sqlx::AssertSqlSafe(format!("select ({sql})::text")))
-                    .fetch_one(&mut c)
+                    .fetch_one(c)
                     .await
                     .unwrap();
             v.unwrap_or_default()
+        })
+    }
+
+    fn with_checks<T>(&self, f: impl AsyncFnOnce(&mut PgConnection) -> T) -> T {
+        let s = shared();
+        let mut guard = self.checks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        s.runtime.block_on(async {
+            if guard.is_none() {
+                *guard = Some(connect(&s.base_url, &self.name).await);
+            }
+            f(guard.as_mut().unwrap()).await
         })
     }
 
@@ -617,6 +635,11 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         // the server goes first: it holds connections to the database
         drop(self.server.lock().unwrap().take());
+        if let Some(c) =
+            self.checks.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take()
+        {
+            let _ = shared().runtime.block_on(c.close());
+        }
         // a local cluster disappears with the test binary; a shared server is cleaned up
         if OWN.get().is_none() {
             let s = shared();
@@ -870,7 +893,7 @@ pub fn password_hash() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
     HASH.get_or_init(|| {
         let p = epicevents::domain::Password::parse(PASSWORD).unwrap();
-        epicevents::auth::password::hash(&p).unwrap()
+        shared().runtime.block_on(epicevents::auth::password::hash(&p)).unwrap()
     })
 }
 
