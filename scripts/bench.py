@@ -1,16 +1,27 @@
 #!/usr/bin/env python3
-"""Whole-process benchmark of epicevents at two sizes (issue: performance at scale).
+"""Whole-process benchmark of epicevents at two sizes, directly and through a server.
 
-    python3 scripts/bench.py            # full size and one tenth, prints a Markdown table
-    python3 scripts/bench.py --write    # also puts the table in docs/performance.md
+    python3 scripts/bench.py            # full size and one tenth, prints Markdown tables
+    python3 scripts/bench.py --write    # also puts them in docs/performance.md
 
 For each size it builds nothing by hand: a zero-config cluster in a temporary EPICCRM_DATA_DIR
 (`db migrate`), `db seed --scale S` (1,000 employees, 100,000 clients, 300,000 contracts,
 1,000,000 events at scale 1), logins for a manager, a salesperson and a support employee, then
 runs each command many times and reports the median and p95 wall time and the peak RSS of the
-process (from wait4's rusage, per run; hyperfine cannot report memory). Standard library only.
+process (GNU time; hyperfine cannot report memory). Standard library only.
+
+At full size it also measures (spec §10-§12):
+- server mode: `epicevents serve` on the same database, the CLI with only EPICCRM_SERVER,
+  whole-process times and the peak RSS of both sides of `event list --all --json`;
+- the server alone under 50 concurrent connections (`wrk`, Debian package `wrk`);
+- PgBouncer 1.18 in transaction mode (Debian package `pgbouncer`) against the same
+  DATABASE_URL without it;
+- `whoami` with the session in GNOME Keyring (Debian packages `gnome-keyring`, `dbus-daemon`)
+  against the token file;
+- `db backup`: time and size.
+A missing tool skips its section with a note on stderr; nothing else is skipped.
 """
-import argparse, json, os, platform, re, shutil, statistics, subprocess, sys, tempfile, time
+import argparse, glob, json, os, platform, pwd, re, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "epicevents")
@@ -30,12 +41,25 @@ class World:
         os.chmod(self.dir, 0o755)
         self.scale = scale
         self.homes = {}
+        self.extra_env = {}
+        self.logins = {}
         self.seed_seconds = None
+        self.cleanups = []
 
     def env(self, who="root"):
         home = self.homes.get(who, self.dir)
-        return {"PATH": os.environ.get("PATH", ""), "HOME": home, "TZ": "UTC", "NO_COLOR": "1",
-                "EPICCRM_DATA_DIR": os.path.join(self.dir, "data"), "EPICCRM_TOKEN_STORE": "file"}
+        env = {"PATH": os.environ.get("PATH", ""), "HOME": home, "TZ": "UTC", "NO_COLOR": "1",
+               "EPICCRM_DATA_DIR": os.path.join(self.dir, "data"), "EPICCRM_TOKEN_STORE": "file"}
+        env.update(self.extra_env.get(who, {}))
+        return env
+
+    def add_user(self, who, like, extra):
+        """A home of its own for `who`, logged in as `like`'s employee, with `extra` settings."""
+        home = os.path.join(self.dir, who)
+        os.makedirs(home, exist_ok=True)
+        self.homes[who] = home
+        self.extra_env[who] = extra
+        self.run(["login", self.logins[like]], who, stdin=self.password + "\n")
 
     def run(self, args, who="root", stdin=None, check=True):
         p = subprocess.run([BIN] + args, env=self.env(who), cwd=self.dir, input=stdin,
@@ -53,18 +77,24 @@ class World:
         self.password = out["password"]
         for who, eid in (("manager", out["management_id"]), ("sales", out["sales_id"]),
                          ("support", out["support_id"])):
-            home = os.path.join(self.dir, who)
-            os.makedirs(home, exist_ok=True)
-            self.homes[who] = home
-            self.run(["login", f"employee{eid}@bench.example"], who, stdin=self.password + "\n")
+            self.logins[who] = f"employee{eid}@bench.example"
+            self.add_user(who, who, {})
         self.email = "employee1@bench.example"
         owned = json.loads(self.run(["--json", "contract", "list", "--mine", "--limit", "200"], "sales").stdout)
         self.contract = max(owned, key=lambda c: float(c["amount_due"]))["id"]
         mine = json.loads(self.run(["--json", "event", "list", "--mine", "--limit", "1"], "support").stdout)
         self.event = mine[0]["id"]
         self.client = self.counts["clients"] // 2
+        last = json.loads(self.run(["--json", "event", "list", "--limit", "1",
+                                    "--offset", str(self.counts["events"] - 1)], "manager").stdout)
+        self.last_event = last[0]["id"] if last else self.counts["events"]
 
     def close(self):
+        for c in reversed(self.cleanups):
+            try:
+                c()
+            except Exception as e:  # a cleanup that fails must not hide the others
+                print(f"cleanup: {e}", file=sys.stderr)
         self.run(["db", "stop"], check=False)
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -127,17 +157,278 @@ def cases(w):
         ("login", "manager", ["login", w.email], 15, w.password + "\n"),
         ("client list --all --json", "manager", ["--json", "client", "list", "--all"], 3, None),
         ("event list --all --json", "manager", ["--json", "event", "list", "--all"], 3, None),
+        ("event list --all --csv", "manager", ["--csv", "event", "list", "--all"], 3, None),
+        ("event list --all --ics", "manager", ["event", "list", "--all", "--ics"], 3, None),
+        ("event list", "manager", ["event", "list"], 40, None),
+        ("event list --after (last page)", "manager",
+         ["event", "list", "--after", str(w.last_event - 60)], 40, None),
+        ("event list --offset 900000", "manager",
+         ["event", "list", "--offset", str(w.counts["events"] * 9 // 10)], 10, None),
     ]
+
+
+SERVER_CASES = ["whoami", "client list", "client list --search", "contract list --unpaid",
+                "event list --no-support", "event list --mine (SUPPORT)", "event list --mine (SALES)",
+                "client show", "client create", "contract pay", "event update", "login",
+                "event list --all --json"]
+POOLER_CASES = ["whoami", "client list", "contract list --unpaid", "event list --no-support",
+                "event list --mine (SUPPORT)", "event list --mine (SALES)", "client show",
+                "client create", "contract pay"]
+
+
+def case(w, name, prefix):
+    """The direct case `name`, run as `prefix` + its role (e.g. `srv-manager`)."""
+    for n, who, args, runs, stdin in cases(w):
+        if n == name:
+            return n, prefix + who, args, runs, stdin
+    raise KeyError(name)
+
+
+# ---- full size only: server mode, load, pooler, keyring, backup --------------------------
+
+def note(msg):
+    print(f"  note: {msg}", file=sys.stderr)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc=None, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def reset_peak_rss(pid):
+    # Linux: "5" resets the high-water mark that VmHWM reports
+    with open(f"/proc/{pid}/clear_refs", "w") as f:
+        f.write("5")
+
+
+def peak_rss(pid, field="VmHWM"):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def start_server(w):
+    """`epicevents serve` on the world's zero-config database: (url, pid)."""
+    for _ in range(5):
+        port = free_port()
+        env = dict(w.env(), EPICCRM_LISTEN=f"127.0.0.1:{port}")
+        log = open(os.path.join(w.dir, "server.log"), "a")
+        p = subprocess.Popen([BIN, "serve"], env=env, cwd=w.dir, stdin=subprocess.DEVNULL,
+                             stdout=log, stderr=log)
+        if wait_port(port, p):
+            def stop(p=p):
+                p.send_signal(signal.SIGTERM)
+                p.wait(30)
+            w.cleanups.append(stop)
+            return f"http://127.0.0.1:{port}", p.pid
+        p.kill()
+    sys.exit("epicevents serve did not start: " + open(os.path.join(w.dir, "server.log")).read())
+
+
+def server_section(w, out):
+    url, pid = start_server(w)
+    out["server_rss_idle"] = peak_rss(pid, "VmRSS")
+    for who in ("manager", "sales", "support"):
+        w.add_user("srv-" + who, who, {"EPICCRM_SERVER": url})
+    out["server_rss_logins"] = (peak_rss(pid), peak_rss(pid, "VmRSS"))
+    for name in SERVER_CASES:
+        _, who, args, runs, stdin = case(w, name, "srv-")
+        if "--all" in name:
+            reset_peak_rss(pid)
+        med, p95, rss = measure(w, who, args, runs, stdin)
+        srv = peak_rss(pid) if "--all" in name else None
+        out["server"].append((name, med, p95, rss, srv))
+        print(f"  server: {name:<30} median {med:8.1f} ms  p95 {p95:8.1f} ms  client RSS {rss:5.1f} MiB"
+              + (f"  server peak RSS {srv:5.1f} MiB" if srv else ""), file=sys.stderr)
+    load_section(w, url, pid, out)
+
+
+def wrk_ms(text, pct):
+    m = re.search(rf"^\s*{pct}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+    if not m:
+        return float("nan")
+    return float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]
+
+
+def load_section(w, url, pid, out):
+    wrk = shutil.which("wrk")
+    if not wrk:
+        note("wrk is not installed (apt-get install wrk): no load figures")
+        return
+    w.run(["whoami"], "srv-manager")  # a fresh access token in the file
+    tokens = glob.glob(os.path.join(w.homes["srv-manager"], ".config", "epiccrm", "tokens-*.json"))
+    access = json.load(open(tokens[0]))["access"]
+    base = [wrk, "-t2", "-c50", "--latency", "-H", f"Authorization: Bearer {access}"]
+    subprocess.run(base + ["-d3s", url + "/v1/me"], capture_output=True, check=True)  # warm-up
+    reset_peak_rss(pid)
+    p = subprocess.run(base + ["-d20s", url + "/v1/me"], capture_output=True, text=True, check=True)
+    if "Non-2xx" in p.stdout or "Socket errors" in p.stdout:
+        sys.exit("wrk saw failed requests:\n" + p.stdout)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", p.stdout).group(1))
+    out["load"] = (rps, wrk_ms(p.stdout, 50), wrk_ms(p.stdout, 99), peak_rss(pid))
+    print(f"  load: {rps:.0f} req/s, p50 {out['load'][1]:.2f} ms, p99 {out['load'][2]:.2f} ms, "
+          f"server peak RSS {out['load'][3]:.1f} MiB", file=sys.stderr)
+
+
+def as_postgres_if_root():
+    """(uid, gid, argv prefix) to run PgBouncer, which refuses root, as `postgres`."""
+    if os.geteuid() != 0:
+        return None, None, []
+    pw = pwd.getpwnam("postgres")
+    return pw.pw_uid, pw.pw_gid, ["runuser", "-u", "postgres", "--"]
+
+
+def pooler_section(w, out):
+    exe = shutil.which("pgbouncer") or next(
+        (p for p in ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer") if os.path.exists(p)), None)
+    if not exe:
+        note("pgbouncer is not installed (apt-get install pgbouncer): no pooler figures")
+        return
+    sockdir = os.path.join(w.dir, "data", "postgres", "run")
+    d = os.path.join(w.dir, "pgbouncer")
+    os.makedirs(d)
+    port = free_port()
+    open(os.path.join(d, "userlist.txt"), "w").write('"postgres" ""\n')
+    open(os.path.join(d, "pgbouncer.ini"), "w").write(
+        f"[databases]\n* = host={sockdir} port=5432 user=postgres\n\n[pgbouncer]\n"
+        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+        f"auth_type = trust\nauth_file = {d}/userlist.txt\npool_mode = transaction\n"
+        f"ignore_startup_parameters = extra_float_digits\ndefault_pool_size = 10\n"
+        f"max_client_conn = 200\nlogfile = {d}/pgbouncer.log\npidfile = {d}/pgbouncer.pid\n")
+    uid, gid, prefix = as_postgres_if_root()
+    if uid is not None:
+        for f in ("", "userlist.txt", "pgbouncer.ini"):
+            os.chown(os.path.join(d, f), uid, gid)
+    subprocess.run(prefix + [exe, "-d", os.path.join(d, "pgbouncer.ini")], check=True,
+                   stdin=subprocess.DEVNULL)
+
+    def stop():
+        pid = int(open(os.path.join(d, "pgbouncer.pid")).read().strip())
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(250):
+            try:
+                os.kill(pid, 0)
+                time.sleep(0.02)
+            except OSError:
+                break
+    w.cleanups.append(stop)
+    if not wait_port(port):
+        sys.exit("PgBouncer did not start: " + open(os.path.join(d, "pgbouncer.log")).read())
+    secret = os.urandom(24).hex()
+    direct = f"postgres:///epicevents?host={sockdir}&port=5432&user=postgres"
+    pooled = f"postgres://postgres@127.0.0.1:{port}/epicevents"
+    for prefix_, url in (("url-", direct), ("pgb-", pooled)):
+        for who in ("manager", "sales", "support"):
+            w.add_user(prefix_ + who, who, {"DATABASE_URL": url, "EPICCRM_JWT_SECRET": secret})
+    for name in POOLER_CASES:
+        a = measure(w, *case(w, name, "url-")[1:])
+        b = measure(w, *case(w, name, "pgb-")[1:])
+        out["pooler"].append((name, a[0], b[0]))
+        print(f"  pooler: {name:<30} direct {a[0]:7.1f} ms  PgBouncer {b[0]:7.1f} ms  "
+              f"{b[0] / a[0]:.2f}x", file=sys.stderr)
+
+
+def keyring_section(w, out):
+    missing = [t for t in ("dbus-daemon", "gnome-keyring-daemon") if not shutil.which(t)]
+    if missing:
+        note(f"{', '.join(missing)} not installed (apt-get install dbus-daemon gnome-keyring): "
+             "no keyring figures")
+        return
+    home = os.path.join(w.dir, "keyring-home")
+    runtime = os.path.join(w.dir, "keyring-run")
+    os.makedirs(home)
+    os.makedirs(runtime, mode=0o700)
+    env = dict(PATH=os.environ.get("PATH", ""), HOME=home, XDG_RUNTIME_DIR=runtime)
+    p = subprocess.run(["dbus-daemon", "--session", "--fork", "--print-address=1", "--print-pid=1"],
+                       env=env, capture_output=True, text=True, check=True)
+    address, bus_pid = p.stdout.split("\n")[:2]
+    w.cleanups.append(lambda: os.kill(int(bus_pid), signal.SIGTERM))
+    env["DBUS_SESSION_BUS_ADDRESS"] = address
+    subprocess.run(["gnome-keyring-daemon", "--unlock", "--components=secrets"], env=env,
+                   input=b"bench-keyring-password", capture_output=True, check=True)
+    w.add_user("kr-manager", "manager", {"EPICCRM_TOKEN_STORE": "keyring",
+                                         "DBUS_SESSION_BUS_ADDRESS": address})
+    if os.path.exists(os.path.join(w.homes["kr-manager"], ".config", "epiccrm", "tokens.json")):
+        sys.exit("the keyring login wrote a token file")
+    kr = measure(w, "kr-manager", ["whoami"], 40)
+    fl = measure(w, "manager", ["whoami"], 40)
+    out["keyring"] = (kr, fl)
+    print(f"  whoami: keyring {kr[0]:.1f} ms, file {fl[0]:.1f} ms", file=sys.stderr)
+
+
+def backup_section(w, out):
+    path = os.path.join(w.dir, "bench.dump")
+    t = time.perf_counter()
+    w.run(["db", "backup", path])
+    secs = time.perf_counter() - t
+    out["backup"] = (secs, os.path.getsize(path) / (1024 * 1024))
+    os.unlink(path)
+    print(f"  db backup: {secs:.1f} s, {out['backup'][1]:.1f} MiB", file=sys.stderr)
+
+
+def extras_markdown(out):
+    lines = ["", "### Through a server (`EPICCRM_SERVER`, loopback, plain HTTP)", "",
+             "Whole CLI process; the server (`epicevents serve`, zero-config database, pool of 10) "
+             f"runs beside it. Server RSS: {out['server_rss_idle']:.1f} MiB once started; "
+             f"{out['server_rss_logins'][0]:.1f} MiB at most during three logins (argon2id takes 19 MiB "
+             f"per hash), {out['server_rss_logins'][1]:.1f} MiB after them.", "",
+             "| command | median ms | p95 ms | client peak RSS MiB | server peak RSS MiB |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    for name, med, p95, rss, srv in out["server"]:
+        lines.append(f"| `{name}` | {med:.1f} | {p95:.1f} | {rss:.1f} | {'' if srv is None else f'{srv:.1f}'} |")
+    if "load" in out:
+        rps, p50, p99, rss = out["load"]
+        lines += ["", "The server alone, `GET /v1/me` (whoami) with one access token, 50 connections, "
+                  "20 s after a 3 s warm-up (`wrk -t2 -c50 --latency`, on the same 2 cores as the "
+                  "server and PostgreSQL):", "",
+                  "| requests/s | p50 ms | p99 ms | server peak RSS MiB |", "| ---: | ---: | ---: | ---: |",
+                  f"| {rps:,.0f} | {p50:.2f} | {p99:.2f} | {rss:.1f} |"]
+    if out["pooler"]:
+        lines += ["", "### Through PgBouncer 1.18 in transaction mode", "",
+                  "The same commands with `DATABASE_URL` to the cluster's socket, and to PgBouncer "
+                  "(TCP on loopback, then the same socket; pool of 10):", "",
+                  "| command | direct median ms | PgBouncer median ms | ratio |", "| --- | ---: | ---: | ---: |"]
+        for name, a, b in out["pooler"]:
+            lines.append(f"| `{name}` | {a:.1f} | {b:.1f} | {b / a:.2f}× |")
+    if "keyring" in out:
+        kr, fl = out["keyring"]
+        lines += ["", "### Where the session is kept", "",
+                  "| `whoami` with the session in | median ms | p95 ms | peak RSS MiB |",
+                  "| --- | ---: | ---: | ---: |",
+                  f"| GNOME Keyring (Secret Service over D-Bus) | {kr[0]:.1f} | {kr[1]:.1f} | {kr[2]:.1f} |",
+                  f"| the token file | {fl[0]:.1f} | {fl[1]:.1f} | {fl[2]:.1f} |"]
+    if "backup" in out:
+        secs, mib = out["backup"]
+        lines += ["", f"`db backup` of the full-size database (custom format, compressed): "
+                  f"{secs:.1f} s, {mib:.1f} MiB."]
+    return lines
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scales", default="1,0.1", help="comma-separated seed scales (default 1,0.1)")
     ap.add_argument("--write", action="store_true", help="write the results into docs/performance.md")
+    ap.add_argument("--direct-only", action="store_true", help="skip the server, pooler, keyring and backup figures")
     opts = ap.parse_args()
     build()
     scales = [float(s) for s in opts.scales.split(",")]
     results, meta = {}, {}
+    out = {"server": [], "pooler": []}
     for scale in scales:
         w = World(scale)
         try:
@@ -148,6 +439,11 @@ def main():
                 results[(scale, name)] = measure(w, who, args, runs, stdin)
                 med, p95, rss = results[(scale, name)]
                 print(f"  {name:<30} median {med:8.1f} ms  p95 {p95:8.1f} ms  peak RSS {rss:5.1f} MiB", file=sys.stderr)
+            if scale == scales[0] and not opts.direct_only:
+                backup_section(w, out)
+                keyring_section(w, out)
+                pooler_section(w, out)
+                server_section(w, out)
         finally:
             w.close()
     full, tenth = scales[0], scales[-1]
@@ -173,6 +469,8 @@ def main():
             m10 = results[(tenth, name)][0]
             row += f" {m10:.1f} | {med / m10:.2f}× |"
         lines.append(row)
+    if out["server"]:
+        lines += extras_markdown(out)
     table = "\n".join(lines)
     print(table)
     if opts.write:
@@ -185,7 +483,8 @@ def main():
 
 def cases_names():
     class Dummy:
-        client = contract = event = 0
+        client = contract = event = last_event = 0
+        counts = {"events": 0}
         email = password = ""
     return [(c[0],) for c in cases(Dummy())]
 
