@@ -397,6 +397,17 @@ pub fn wait_for(mut ok: impl FnMut() -> bool) -> bool {
     false
 }
 
+/// The output of `child` once it has ended on its own; killed, and the test failed with
+/// `what`, if it has not within `wait_for`'s bound.
+pub fn ended_on_its_own(mut child: Child, what: &str) -> Run {
+    let ended = wait_for(|| child.try_wait().unwrap().is_some());
+    if !ended {
+        let _ = child.kill();
+    }
+    assert!(ended, "{what}");
+    Run::from(child.wait_with_output().unwrap())
+}
+
 /// An `epicevents serve` for one test database, on a port it picks itself.
 pub struct ServerProc {
     pub child: Child,
@@ -608,6 +619,21 @@ impl TestDb {
 
     pub fn block_on<F: Future>(&self, f: F) -> F::Output {
         shared().runtime.block_on(f)
+    }
+
+    /// A connection of its own in a transaction begun with `sql` (a row or a table locked),
+    /// held until `release`.
+    pub fn hold(&self, sql: &str) -> PgConnection {
+        let mut conn = self.connect();
+        self.block_on(
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("begin; {sql}"))).execute(&mut conn),
+        )
+        .unwrap();
+        conn
+    }
+
+    pub fn release(&self, mut conn: PgConnection) {
+        self.block_on(sqlx::raw_sql("rollback").execute(&mut conn)).unwrap();
     }
 
     /// Waits until a command of this database waits on a lock (pg_stat_activity).

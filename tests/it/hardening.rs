@@ -110,13 +110,9 @@ fn an_unresponsive_database_is_exit_7_not_a_hang() {
     let mut u = db.user();
     u.set("DATABASE_URL", &format!("postgres://app:pw@127.0.0.1:{port}/crm"));
     // it gives up on its own (5 s connect timeout): a command that hung would be killed here
-    let mut child = u.spawn(["whoami"]);
-    let ended = wait_for(|| child.try_wait().unwrap().is_some());
-    if !ended {
-        let _ = child.kill();
-    }
-    assert!(ended, "whoami hung on a database that never answers");
-    Run::from(child.wait_with_output().unwrap()).code(7).stderr_has("did not answer");
+    ended_on_its_own(u.spawn(["whoami"]), "whoami hung on a database that never answers")
+        .code(7)
+        .stderr_has("did not answer");
 }
 
 #[test]
@@ -308,22 +304,33 @@ crate::in_every_mode! {
         let c = crm();
         c.mia.add_employee("Max", "max@example.com", "MANAGEMENT");
         let max = c.db.logged_in(6);
-        let mut holder = c.db.connect();
-        c.db.block_on(async {
-            sqlx::raw_sql("begin; select * from contracts where id = 1 for update")
-                .execute(&mut holder)
-                .await
-                .unwrap();
-        });
+        let holder = c.db.hold("select * from contracts where id = 1 for update");
         let pay = max.spawn(["contract", "pay", "1", "10"]);
         c.db.wait_for_lock_waiter();
         // lands while the payment waits (well within its 5 s lock timeout)
         c.mia.run(["employee", "deactivate", "6"]).ok();
-        c.db.block_on(async { sqlx::raw_sql("rollback").execute(&mut holder).await.unwrap() });
+        c.db.release(holder);
         Run::from(pay.wait_with_output().unwrap()).code(3).stderr_has("deactivated meanwhile");
         assert_eq!(c.db.scalar("select amount_due from contracts where id = 1"), "1000.00");
         assert_eq!(c.db.scalar("select count(*) from audit_log where action = 'contract.pay'"), "0");
     }
+}
+
+/// `--all` and big pages once ran with no timeout at all; a streamed list now has bounds that
+/// suit streaming (15 min for the statement, 5 s for a lock): held off by a lock, it gives up.
+#[test]
+fn a_streamed_list_keeps_a_bound() {
+    let c = crm();
+    let holder = c.db.hold("lock table events in access exclusive mode");
+    for args in [&["event", "list", "--all"][..], &["event", "list", "--limit", "5000"]] {
+        let list = c.mia.spawn(args);
+        c.db.wait_for_lock_waiter();
+        ended_on_its_own(list, &format!("{args:?} waited past its lock timeout"))
+            .code(6)
+            .stderr_has("held by another command");
+    }
+    c.db.release(holder);
+    c.mia.run(["event", "list", "--all"]).ok();
 }
 
 #[test]

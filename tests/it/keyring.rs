@@ -152,12 +152,7 @@ fn a_locked_keyring_falls_back_to_the_file() {
     let mut child =
         login.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     child.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
-    let done = wait_for(|| child.try_wait().unwrap().is_some());
-    if !done {
-        let _ = child.kill();
-    }
-    assert!(done, "login hung on a locked keyring");
-    Run::from(child.wait_with_output().unwrap()).ok();
+    ended_on_its_own(child, "login hung on a locked keyring").ok();
     assert!(u.token_file().exists(), "no token file after a locked keyring");
     u.run(["whoami"]).ok();
 }
@@ -187,12 +182,7 @@ fn a_keyring_that_never_answers_does_not_hang_the_cli() {
             .spawn()
             .unwrap();
         child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-        let done = wait_for(|| child.try_wait().unwrap().is_some());
-        if !done {
-            let _ = child.kill();
-        }
-        assert!(done, "{args:?} hung on a keyring that never answers");
-        Run::from(child.wait_with_output().unwrap())
+        ended_on_its_own(child, &format!("{args:?} hung on a keyring that never answers"))
     };
     finishes(&u, &["login", "mia@example.com"], &format!("{PASSWORD}\n")).ok();
     assert!(u.token_file().exists());

@@ -1,5 +1,6 @@
 //! Every list query, at a few thousand rows, is planned without a sequential scan of a big
-//! table: the queries are the binary's own (`repo::*::list_query`), prefixed with EXPLAIN.
+//! table: the queries are the binary's own (`repo::*::list_query`), prefixed with EXPLAIN, in
+//! a transaction begun as the binary begins a list's (`db::begin_stream`, its planner settings).
 
 use epicevents::api::{ClientQuery, ContractQuery, EmployeeQuery, EventQuery, Page};
 use epicevents::domain::Role;
@@ -169,7 +170,10 @@ fn no_list_query_scans_a_big_table_sequentially() {
     rt.block_on(async {
         let mut conn = PgConnection::connect(&db.url).await.unwrap();
         for (name, mut qb) in queries {
-            let plan: Value = qb.build_query_scalar().fetch_one(&mut conn).await.unwrap();
+            // planned as the binary plans it: inside a list's transaction, with its settings
+            let mut tx = epicevents::db::begin_stream(&mut conn).await.unwrap();
+            let plan: Value = qb.build_query_scalar().fetch_one(&mut *tx).await.unwrap();
+            tx.rollback().await.unwrap();
             let mut found = Vec::new();
             seq_scans(&plan, &mut found);
             if !found.is_empty() {

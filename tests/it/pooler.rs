@@ -14,23 +14,14 @@ fn pooled(f: impl FnOnce()) {
 fn a_held_lock_makes_a_command_give_up_within_the_lock_timeout() {
     pooled(|| {
         let c = crm();
-        let mut holder = c.db.connect();
-        c.db.block_on(async {
-            sqlx::raw_sql("begin; select * from contracts where id = 1 for update")
-                .execute(&mut holder)
-                .await
-                .unwrap();
-        });
-        let mut pay = c.mia.spawn(["contract", "pay", "1", "10"]);
+        let holder = c.db.hold("select * from contracts where id = 1 for update");
+        let pay = c.mia.spawn(["contract", "pay", "1", "10"]);
         c.db.wait_for_lock_waiter();
         // the lock timeout (5 s, set inside the transaction) ends the wait, not the holder
-        let gave_up = wait_for(|| pay.try_wait().unwrap().is_some());
-        if !gave_up {
-            let _ = pay.kill();
-        }
-        assert!(gave_up, "the command waited past its lock timeout");
-        Run::from(pay.wait_with_output().unwrap()).code(6).stderr_has("held by another command");
-        c.db.block_on(async { sqlx::raw_sql("rollback").execute(&mut holder).await.unwrap() });
+        ended_on_its_own(pay, "the command waited past its lock timeout")
+            .code(6)
+            .stderr_has("held by another command");
+        c.db.release(holder);
         assert_eq!(c.db.scalar("select amount_due from contracts where id = 1"), "1000.00");
     });
 }
@@ -40,22 +31,13 @@ fn the_session_check_has_the_same_timeouts_in_its_one_round_trip() {
     pooled(|| {
         let c = crm();
         // what a migration altering the sessions table would hold
-        let mut holder = c.db.connect();
-        c.db.block_on(async {
-            sqlx::raw_sql("begin; lock table sessions in access exclusive mode")
-                .execute(&mut holder)
-                .await
-                .unwrap();
-        });
-        let mut whoami = c.mia.spawn(["whoami"]);
+        let holder = c.db.hold("lock table sessions in access exclusive mode");
+        let whoami = c.mia.spawn(["whoami"]);
         c.db.wait_for_lock_waiter();
-        let gave_up = wait_for(|| whoami.try_wait().unwrap().is_some());
-        if !gave_up {
-            let _ = whoami.kill();
-        }
-        assert!(gave_up, "the session check waited past its lock timeout");
-        Run::from(whoami.wait_with_output().unwrap()).code(6).stderr_has("held by another command");
-        c.db.block_on(async { sqlx::raw_sql("rollback").execute(&mut holder).await.unwrap() });
+        ended_on_its_own(whoami, "the session check waited past its lock timeout")
+            .code(6)
+            .stderr_has("held by another command");
+        c.db.release(holder);
         // and the server connection it used is clean for the next command
         c.mia.run(["whoami"]).ok().stdout_has("mia@example.com");
     });

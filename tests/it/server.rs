@@ -74,13 +74,7 @@ fn a_request_in_flight_completes_across_sigterm() {
     let server = server_of(&c.db, &[]);
     let mia = c.db.logged_in_at(&server.url(), 1);
     // hold contract 1 so that a payment waits, in flight, on its lock
-    let mut holder = c.db.connect();
-    c.db.block_on(async {
-        sqlx::raw_sql("begin; select * from contracts where id = 1 for update")
-            .execute(&mut holder)
-            .await
-            .unwrap();
-    });
+    let holder = c.db.hold("select * from contracts where id = 1 for update");
     let pay = mia.spawn(["contract", "pay", "1", "10"]);
     c.db.wait_for_lock_waiter();
     server.terminate();
@@ -89,7 +83,7 @@ fn a_request_in_flight_completes_across_sigterm() {
         wait_for(|| TcpStream::connect(("127.0.0.1", server.port)).is_err()),
         "still accepting after SIGTERM"
     );
-    c.db.block_on(async { sqlx::raw_sql("rollback").execute(&mut holder).await.unwrap() });
+    c.db.release(holder);
     Run::from(pay.wait_with_output().unwrap()).ok();
     assert_eq!(c.db.scalar("select amount_due from contracts where id = 1"), "990.00");
     let mut server = server;
