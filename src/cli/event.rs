@@ -188,7 +188,7 @@ impl EventCmd {
                     return Err(Error::usage("--ics cannot be used with --json or --csv"));
                 }
                 let installation = ctx.backend()?.call(InstallationShow {}).await?;
-                let mut w = IcsWriter::new(installation.id)?;
+                let mut w = IcsWriter::new(installation.id);
                 ctx.backend()?.list(q, paging.page(), &mut w).await?;
                 w.finish()
             }

@@ -19,7 +19,19 @@ pub struct IcsWriter {
     out: std::io::BufWriter<std::io::Stdout>,
     installation: uuid::Uuid,
     closed: bool,
+    /// Whether the calendar's header is out: it waits for the first event (or the end), so
+    /// that a list refused before its first row leaves nothing behind in `> events.ics`.
+    started: bool,
 }
+
+const HEADER: [&str; 6] = [
+    "BEGIN:VCALENDAR",
+    "VERSION:2.0",
+    concat!("PRODID:-//Epic Events//epicevents ", env!("CARGO_PKG_VERSION"), "//EN"),
+    "CALSCALE:GREGORIAN",
+    "METHOD:PUBLISH",
+    "X-WR-CALNAME:Epic Events",
+];
 
 /// TEXT as RFC 5545 §3.3.11 wants it: backslash, semicolon and comma escaped, line breaks as
 /// `\n`; other control characters (which TEXT may not hold) become spaces.
@@ -63,22 +75,14 @@ fn utc(t: &DateTime<Utc>) -> String {
 }
 
 impl IcsWriter {
-    /// Starts the calendar.
-    pub fn new(installation: uuid::Uuid) -> Result<Self> {
-        let mut w = IcsWriter {
+    /// A calendar for this installation; nothing is written before its first event.
+    pub fn new(installation: uuid::Uuid) -> Self {
+        IcsWriter {
             out: std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()),
             installation,
             closed: false,
-        };
-        w.write(&[
-            "BEGIN:VCALENDAR",
-            "VERSION:2.0",
-            concat!("PRODID:-//Epic Events//epicevents ", env!("CARGO_PKG_VERSION"), "//EN"),
-            "CALSCALE:GREGORIAN",
-            "METHOD:PUBLISH",
-            "X-WR-CALNAME:Epic Events",
-        ])?;
-        Ok(w)
+            started: false,
+        }
     }
 
     /// The VEVENT of one event.
@@ -118,6 +122,10 @@ impl IcsWriter {
             return Ok(false);
         }
         let mut s = String::new();
+        if !self.started {
+            self.started = true;
+            HEADER.iter().for_each(|l| s.push_str(&fold(l)));
+        }
         for l in lines {
             s.push_str(&fold(l.as_ref()));
         }

@@ -119,6 +119,14 @@ fn the_calendar_feed_parses_with_the_right_events_and_escaping() {
     assert!(again.contains(&format!("UID:{}", prop("UID"))), "{again}");
     assert_eq!(again.matches("BEGIN:VEVENT").count(), 2);
     c.sue.run(["--json", "event", "list", "--ics"]).code(2);
+    // refused before its first event (a manager has no events of their own): nothing written,
+    // so `> events.ics` holds no half calendar
+    let refused = c.mia.run(["event", "list", "--mine", "--ics"]).code(4);
+    assert_eq!(refused.stdout, "", "a refused feed wrote: {:?}", refused.stdout);
+    // no event at all is still a whole calendar
+    let empty = c.sam.run(["event", "list", "--after", "1000000", "--ics"]).ok().stdout;
+    assert!(empty.starts_with("BEGIN:VCALENDAR\r\n") && empty.ends_with("END:VCALENDAR\r\n"));
+    assert_eq!(empty.matches("BEGIN:VEVENT").count(), 0, "{empty}");
 }
 
 /// Pages through a list with `--after`: every row once, in order.
