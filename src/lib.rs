@@ -97,6 +97,26 @@ fn clap_failure(e: &clap::Error, args: &[OsString]) -> ExitCode {
         Some(ContextValue::Number(n)) => Some(n.to_string()),
         _ => None,
     };
+    // clap suggests aliases too (`evnt` → 'events', 'event'): name each command once
+    let similar = |k: ContextKind, what: &str| {
+        let suggested: Vec<String> = match e.get(k) {
+            Some(ContextValue::String(s)) => vec![s.clone()],
+            Some(ContextValue::Strings(v)) => v.clone(),
+            _ => Vec::new(),
+        };
+        let mut quoted: Vec<String> = Vec::new();
+        for s in suggested {
+            let name = format!("'{}'", primary_name(&s));
+            if !quoted.contains(&name) {
+                quoted.push(name);
+            }
+        }
+        match quoted.len() {
+            0 => None,
+            1 => Some(format!("a similar {what} exists: {}", quoted[0])),
+            _ => Some(format!("similar {what}s exist: {}", quoted.join(", "))),
+        }
+    };
     let arg = text(ContextKind::InvalidArg).unwrap_or_default();
     let usage = text(ContextKind::Usage).map(|u| u.trim().trim_start_matches("Usage: ").to_owned());
     let see_help = format!("see `{} --help`", command_path(args));
@@ -106,15 +126,11 @@ fn clap_failure(e: &clap::Error, args: &[OsString]) -> ExitCode {
                 "unrecognized subcommand '{}'",
                 text(ContextKind::InvalidSubcommand).unwrap_or_default()
             ),
-            text(ContextKind::SuggestedSubcommand)
-                .map(|s| format!("a similar subcommand exists: '{s}'"))
-                .unwrap_or(see_help),
+            similar(ContextKind::SuggestedSubcommand, "subcommand").unwrap_or(see_help),
         ),
         ErrorKind::UnknownArgument => (
             format!("unexpected argument '{arg}'"),
-            text(ContextKind::SuggestedArg)
-                .map(|s| format!("a similar argument exists: '{s}'"))
-                .unwrap_or(see_help),
+            similar(ContextKind::SuggestedArg, "argument").unwrap_or(see_help),
         ),
         ErrorKind::InvalidValue => (
             format!(
@@ -149,6 +165,20 @@ fn clap_failure(e: &clap::Error, args: &[OsString]) -> ExitCode {
 }
 
 /// `epicevents contract create`: the subcommands named on the command line.
+/// The name of the subcommand `word` is an alias of, anywhere in the tree; else `word`.
+fn primary_name(word: &str) -> String {
+    fn find(cmd: &clap::Command, word: &str) -> Option<String> {
+        cmd.get_subcommands().find_map(|sub| {
+            if sub.get_all_aliases().any(|a| a == word) {
+                Some(sub.get_name().to_owned())
+            } else {
+                find(sub, word)
+            }
+        })
+    }
+    find(&cli::command(), word).unwrap_or_else(|| word.to_owned())
+}
+
 fn command_path(args: &[OsString]) -> String {
     let mut cmd = cli::command();
     let mut path = vec!["epicevents".to_owned()];

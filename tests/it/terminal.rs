@@ -29,6 +29,12 @@ fn typos_get_suggestions() {
     let db = TestDb::new();
     let u = db.user();
     u.run(["clien", "list"]).code(2).stderr_has("client");
+    // a command and its alias are one suggestion
+    let r = u.run(["evnt", "list"]).code(2);
+    assert_eq!(
+        r.stderr,
+        "error: unrecognized subcommand 'evnt'\nhint: a similar subcommand exists: 'event'\n"
+    );
     u.run(["contract", "lst"]).code(2).stderr_has("list");
     u.run(["event", "list", "--no-suport"]).code(2).stderr_has("--no-support");
 }
