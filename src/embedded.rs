@@ -127,12 +127,20 @@ impl Embedded {
     /// cluster runs, written to a temporary file beside `file` (mode 0600) and renamed into
     /// place only once complete. Returns its size in bytes.
     pub async fn backup(&self, file: &Path) -> Result<u64> {
-        self.ensure_running().await?;
         let dir = match file.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
         };
         let name = file.file_name().ok_or_else(|| Error::usage("the backup needs a file name"))?;
+        if !dir.is_dir() {
+            return Err(Error::usage(format!(
+                "cannot write {}: the directory {} does not exist",
+                file.display(),
+                dir.display()
+            ))
+            .with_hint(format!("create it first: mkdir -p {}", dir.display())));
+        }
+        self.ensure_running().await?;
         let tmp = dir.join(format!(".{}.partial-{}", name.to_string_lossy(), std::process::id()));
         let out = OpenOptions::new()
             .write(true)
@@ -140,7 +148,7 @@ impl Embedded {
             .mode(0o600)
             .custom_flags(libc::O_NOFOLLOW)
             .open(&tmp)
-            .map_err(|e| Error::usage(format!("cannot write {}: {e}", tmp.display())))?;
+            .map_err(|e| Error::usage(format!("cannot write {}: {e}", file.display())))?;
         let result = self.dump_into(out).and_then(|()| {
             fs::rename(&tmp, file)
                 .map_err(|e| Error::usage(format!("cannot write {}: {e}", file.display())))

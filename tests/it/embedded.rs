@@ -365,7 +365,14 @@ fn backup_then_restore_into_a_fresh_data_directory() {
     assert_eq!(mode(&file), 0o600);
     assert_eq!(&std::fs::read(&file).unwrap()[..5], b"PGDMP", "PostgreSQL's custom format");
     // nothing half-written where it cannot write
-    u.run(&["db", "backup", "/nonexistent-directory/crm.dump"]).code(2);
+    // a missing directory is named as such, not through the temporary file
+    let r = u.run(&["db", "backup", "/nonexistent-directory/crm.dump"]).code(2);
+    assert_eq!(
+        r.stderr,
+        "error: cannot write /nonexistent-directory/crm.dump: the directory \
+         /nonexistent-directory does not exist\nhint: create it first: mkdir -p \
+         /nonexistent-directory\n"
+    );
     let leftovers: Vec<_> = std::fs::read_dir(&u.home)
         .unwrap()
         .flatten()
