@@ -104,6 +104,44 @@ fn mode(p: &Path) -> u32 {
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777
 }
 
+/// Runs `sql` as the cluster's superuser, over its private socket (root, or the account the
+/// test runs as, may enter it).
+fn superuser_sql(u: &Ordinary, sql: &'static str) -> Option<i64> {
+    use sqlx::Connection;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let options = sqlx::postgres::PgConnectOptions::new()
+            .host(u.data_dir().join("postgres/run").to_str().unwrap())
+            .port(5432)
+            .username("postgres")
+            .database("epicevents");
+        let mut conn = sqlx::PgConnection::connect_with(&options).await.unwrap();
+        let row: Option<(i64,)> = sqlx::query_as(sql).fetch_optional(&mut conn).await.unwrap();
+        row.map(|r| r.0)
+    })
+}
+
+/// The zero-config database migrates itself only when it is behind: one migrated by a newer
+/// epicevents is refused (exit 7), never "migrated" back.
+#[test]
+fn a_schema_from_a_newer_epicevents_is_refused_not_migrated() {
+    let u = Ordinary::new();
+    u.run(&["db", "migrate"]).ok();
+    let count = "select count(*) from _sqlx_migrations";
+    let before = superuser_sql(&u, count);
+    superuser_sql(
+        &u,
+        "insert into _sqlx_migrations (version, description, success, checksum, execution_time)
+         values (99990101000000, 'from a newer epicevents', true, '\\x00', 0)",
+    );
+    u.run(&["whoami"]).code(7).stderr_has("newer than this epicevents");
+    u.run(&["create-employee", "Ada", "Lovelace", "ada@example.com", PASSWORD, "MANAGEMENT"])
+        .code(7)
+        .stderr_has("newer than this epicevents");
+    assert_eq!(superuser_sql(&u, count), before.map(|n| n + 1), "nothing migrated or removed");
+    u.stop();
+}
+
 #[test]
 fn first_run_with_no_configuration_at_all() {
     let u = Ordinary::new();
