@@ -247,13 +247,13 @@ impl Command {
 pub struct Paging {
     /// At most this many rows
     #[arg(long, default_value_t = crate::api::DEFAULT_LIMIT,
-          value_parser = clap::value_parser!(i64).range(1..=crate::api::MAX_LIMIT))]
+          value_parser = limit, allow_negative_numbers = true)]
     pub limit: i64,
     /// Skip this many rows first
-    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(i64).range(0..))]
+    #[arg(long, default_value_t = 0, value_parser = offset, allow_negative_numbers = true)]
     pub offset: i64,
     /// Only rows after this id in the list's order (keyset paging: pass the last id you saw)
-    #[arg(long, value_name = "ID", value_parser = id)]
+    #[arg(long, value_name = "ID", value_parser = id, allow_negative_numbers = true)]
     pub after: Option<i64>,
     /// Every row (lifts --limit)
     #[arg(long)]
@@ -279,6 +279,20 @@ where
 /// A row id on the command line (`not a valid id: abc`, exit 2).
 pub fn id(s: &str) -> std::result::Result<i64, String> {
     crate::domain::parse_id(s)
+}
+
+fn limit(s: &str) -> std::result::Result<i64, String> {
+    let max = crate::api::MAX_LIMIT;
+    s.parse().ok().filter(|n| (1..=max).contains(n)).ok_or_else(|| {
+        format!("not a valid limit: {s} (a whole number from 1 to {max}; --all for every row)")
+    })
+}
+
+fn offset(s: &str) -> std::result::Result<i64, String> {
+    s.parse()
+        .ok()
+        .filter(|n: &i64| *n >= 0)
+        .ok_or_else(|| format!("not a valid offset: {s} (a whole number from 0)"))
 }
 
 /// An update command given no field to change (exit 2).

@@ -15,9 +15,24 @@ fn ids_are_positive_integers_with_one_clear_message() {
             .stderr_has(&format!("error: not a valid id: {bad}"))
             .stderr_has("hint: see `epicevents event show --help`");
     }
+    // a negative id is an id, not an option: with or without `--`
     c.mia.run(["event", "show", "--", "-1"]).code(2).stderr_has("not a valid id: -1");
+    c.mia.run(["event", "show", "-1"]).code(2).stderr_has("error: not a valid id: -1");
     c.mia.run(["event", "assign", "1", "x"]).code(2).stderr_has("not a valid id: x");
-    c.mia.run(["contract", "list", "--client", "-3"]).code(2);
+    c.mia.run(["contract", "list", "--client", "-3"]).code(2).stderr_has("not a valid id: -3");
+    c.mia.run(["event", "list", "--after", "-1"]).code(2).stderr_has("not a valid id: -1");
+    // paging numbers say what they accept, in the same words
+    for (option, bad, says) in [
+        ("--limit", "-1", "not a valid limit: -1 (a whole number from 1 to 100000"),
+        ("--limit", "0", "not a valid limit: 0"),
+        ("--offset", "-1", "not a valid offset: -1 (a whole number from 0)"),
+    ] {
+        c.mia
+            .run(["client", "list", option, bad])
+            .code(2)
+            .stderr_has(&format!("error: {says}"))
+            .stderr_has("hint: see `epicevents client list --help`");
+    }
 }
 
 #[test]
