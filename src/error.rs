@@ -180,10 +180,14 @@ pub fn driver_error(err: &sqlx::Error) -> Error {
                 _ => Error::new(Kind::Internal, "unexpected database error"),
             }
         }
+        // only the server has a pool: every connection busy, or none could be made, for 5 s
+        sqlx::Error::PoolTimedOut => Error::unavailable(
+            "no database connection came free within 5 s: the server is busy, or the database \
+             is not answering",
+        ),
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::Protocol(_)
-        | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed => Error::unavailable("the database is unavailable"),
         sqlx::Error::Configuration(_) => Error::unavailable("DATABASE_URL is malformed"),
