@@ -141,12 +141,16 @@ fn connect_error(err: sqlx::Error, place: &str) -> Error {
     mapped.with_source(err)
 }
 
-/// A pool for the server (`EPICCRM_DB_POOL` connections at most), connecting on demand.
-pub fn pool(options: &PgConnectOptions, size: u32) -> PgPool {
+/// A pool for the server (`EPICCRM_DB_POOL` connections at most), connecting on demand. A
+/// request waits for a connection as long as its own deadline allows: behind a pooler on a
+/// busy machine, making a connection alone can take longer than `CONNECT_TIMEOUT` (measured
+/// in the test suite: PgBouncer's first server connection to a database, over 5 s), and a
+/// burst of requests queues for the pool's connections rather than failing.
+pub fn pool(options: &PgConnectOptions, size: u32, wait: Duration) -> PgPool {
     PgPoolOptions::new()
         .max_connections(size)
         .min_connections(0)
-        .acquire_timeout(CONNECT_TIMEOUT)
+        .acquire_timeout(wait)
         // a dead connection shows as an error on its first statement; a ping on every
         // acquire would cost a round trip per request
         .test_before_acquire(false)

@@ -180,10 +180,11 @@ pub fn driver_error(err: &sqlx::Error) -> Error {
                 _ => Error::new(Kind::Internal, "unexpected database error"),
             }
         }
-        // only the server has a pool: every connection busy, or none could be made, for 5 s
+        // only the server has a pool: every connection busy, or none could be made, until
+        // the request's deadline
         sqlx::Error::PoolTimedOut => Error::unavailable(
-            "no database connection came free within 5 s: the server is busy, or the database \
-             is not answering",
+            "no database connection came free in time: the server is busy, or the database is \
+             not answering",
         ),
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)

@@ -76,7 +76,11 @@ pub async fn serve(mut db: Database, listen: &str, ready: impl FnOnce(&str)) -> 
         .local_addr()
         .map_err(|e| Error::internal("cannot read the listening address", e))?;
     let state = Arc::new(State {
-        pool: crate::db::pool(&options, settings.db_pool),
+        pool: crate::db::pool(
+            &options,
+            settings.db_pool,
+            Duration::from_secs(settings.request_timeout_secs),
+        ),
         jwt,
         policy: Policy { max_days: settings.session_max_days, rotate: settings.rotate_refresh },
         trusted_proxies: settings.trusted_proxies.clone(),

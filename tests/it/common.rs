@@ -565,11 +565,6 @@ impl TestDb {
                 ("DATABASE_URL".to_owned(), url),
                 ("EPICCRM_JWT_SECRET".to_owned(), JWT_SECRET.to_owned()),
                 ("NO_COLOR".to_owned(), "1".to_owned()),
-                // a connection for each of the race tests' 20 commands: the race is decided by
-                // the database's row lock, not by how long a request may wait for a pooled
-                // connection (5 s) on a loaded machine; the pool's own limit is tested in
-                // server.rs with a pool of one
-                ("EPICCRM_DB_POOL".to_owned(), "25".to_owned()),
             ];
             *guard = Some(ServerProc::start(&envs));
         }
