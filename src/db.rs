@@ -20,40 +20,32 @@ pub static MIGRATOR: Migrator = sqlx::migrate!();
 
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Set in every transaction, streamed or not: no Memoize plan nodes. For a page of 50 rows
-/// joined to their contacts, PostgreSQL 15 sizes a Memoize cache from the table's estimated
-/// distinct keys and allocates it before the first row: in a fresh server process (every
-/// direct-mode command has one) that took 3 ms of a 3.5 ms execution, measured with
-/// `explain analyze`; without it the same page runs in 0.4 ms.
-macro_rules! planner_settings {
-    () => {
-        "set local enable_memoize = off"
-    };
-}
-
-macro_rules! everyday_settings {
-    () => {
+/// What every transaction sets, with its statement bound: no row held by another command is
+/// waited for longer than 5 s (then exit 6, "held by another command": shorter than the
+/// everyday statement bound, so that the user is told what happened), and no Memoize plan
+/// nodes. For a page of 50 rows joined to their contacts, PostgreSQL 15 sizes a Memoize cache
+/// from the table's estimated distinct keys and allocates it before the first row: in a fresh
+/// server process (every direct-mode command has one) that took 3 ms of a 3.5 ms execution,
+/// measured with `explain analyze`; without it the same page runs in 0.4 ms.
+macro_rules! settings {
+    ($statement_timeout:literal) => {
         concat!(
-            "set local statement_timeout = '10s'; set local lock_timeout = '5s'; ",
-            planner_settings!()
+            "set local statement_timeout = '",
+            $statement_timeout,
+            "'; set local lock_timeout = '5s'; set local enable_memoize = off"
         )
     };
 }
 
-/// Every everyday transaction: no statement runs longer than 10 s, and no row held by another
-/// command is waited for longer than 5 s (then exit 6, "held by another command": shorter
-/// than the statement's bound, so that the user is told what happened).
-const BEGIN: &str = concat!("begin; ", everyday_settings!());
+/// Every everyday transaction: no statement runs longer than 10 s.
+const BEGIN: &str = concat!("begin; ", settings!("10s"));
 /// The everyday settings, for a statement sent with them as one simple query outside any
 /// explicit transaction: PostgreSQL runs such a query as one implicit transaction, to which
 /// `set local` applies.
-pub const EVERYDAY: &str = everyday_settings!();
+pub const EVERYDAY: &str = settings!("10s");
 /// A list being streamed runs as long as its reader takes the rows (`--all | less`), within a
 /// bound that suits that: 15 minutes.
-const BEGIN_STREAM: &str = concat!(
-    "begin; set local statement_timeout = '15min'; set local lock_timeout = '5s'; ",
-    planner_settings!()
-);
+const BEGIN_STREAM: &str = concat!("begin; ", settings!("15min"));
 
 /// A transaction with the everyday timeouts.
 pub async fn begin(conn: &mut PgConnection) -> Result<Transaction<'_, Postgres>> {

@@ -104,9 +104,10 @@ fn clap_failure(e: &clap::Error, args: &[OsString]) -> ExitCode {
             Some(ContextValue::Strings(v)) => v.clone(),
             _ => Vec::new(),
         };
+        let tree = cli::command();
         let mut quoted: Vec<String> = Vec::new();
         for s in suggested {
-            let name = format!("'{}'", primary_name(&s));
+            let name = format!("'{}'", alias_of(&tree, &s).unwrap_or(s));
             if !quoted.contains(&name) {
                 quoted.push(name);
             }
@@ -164,21 +165,18 @@ fn clap_failure(e: &clap::Error, args: &[OsString]) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// `epicevents contract create`: the subcommands named on the command line.
-/// The name of the subcommand `word` is an alias of, anywhere in the tree; else `word`.
-fn primary_name(word: &str) -> String {
-    fn find(cmd: &clap::Command, word: &str) -> Option<String> {
-        cmd.get_subcommands().find_map(|sub| {
-            if sub.get_all_aliases().any(|a| a == word) {
-                Some(sub.get_name().to_owned())
-            } else {
-                find(sub, word)
-            }
-        })
-    }
-    find(&cli::command(), word).unwrap_or_else(|| word.to_owned())
+/// The name of the subcommand `word` is an alias of, anywhere under `cmd`.
+fn alias_of(cmd: &clap::Command, word: &str) -> Option<String> {
+    cmd.get_subcommands().find_map(|sub| {
+        if sub.get_all_aliases().any(|a| a == word) {
+            Some(sub.get_name().to_owned())
+        } else {
+            alias_of(sub, word)
+        }
+    })
 }
 
+/// `epicevents contract create`: the subcommands named on the command line.
 fn command_path(args: &[OsString]) -> String {
     let mut cmd = cli::command();
     let mut path = vec!["epicevents".to_owned()];

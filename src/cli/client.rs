@@ -40,7 +40,7 @@ pub enum ClientCmd {
     )]
     Show {
         /// Client id
-        #[arg(value_parser = id, allow_negative_numbers = true)]
+        #[arg(value_parser = id)]
         id: i64,
     },
     /// Create a client; you become its sales contact (SALES)
@@ -69,7 +69,7 @@ pub enum ClientCmd {
     #[command(after_help = "Example:\n  epicevents client update 4 --phone '+33 1 23 45 67 89'")]
     Update {
         /// Client id
-        #[arg(value_parser = id, allow_negative_numbers = true)]
+        #[arg(value_parser = id)]
         id: i64,
         /// New first name
         #[arg(long, value_parser = name("first name"))]
@@ -91,17 +91,17 @@ pub enum ClientCmd {
     #[command(after_help = "Example:\n  epicevents client reassign 4 7")]
     Reassign {
         /// Client id
-        #[arg(value_parser = id, allow_negative_numbers = true)]
+        #[arg(value_parser = id)]
         id: i64,
         /// Id of the new sales contact (an active SALES employee)
-        #[arg(value_parser = id, allow_negative_numbers = true)]
+        #[arg(value_parser = id)]
         sales_id: i64,
     },
     /// Delete a client that has no contracts (MANAGEMENT)
     #[command(after_help = "Example:\n  epicevents client delete 4 --yes")]
     Delete {
         /// Client id
-        #[arg(value_parser = id, allow_negative_numbers = true)]
+        #[arg(value_parser = id)]
         id: i64,
         /// Do not ask for confirmation
         #[arg(long, short)]

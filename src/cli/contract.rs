@@ -29,7 +29,7 @@ pub enum ContractCmd {
         #[arg(long)]
         mine: bool,
         /// Only this client's contracts
-        #[arg(long, value_name = "ID", value_parser = id, allow_negative_numbers = true)]
+        #[arg(long, value_name = "ID", value_parser = id)]
         client: Option<i64>,
         #[command(flatten)]
         paging: Paging,
@@ -38,7 +38,7 @@ pub enum ContractCmd {
     #[command(after_help = "Example:\n  epicevents contract show 9")]
     Show {
         /// Contract id
-        #[arg(value_parser = id, allow_negative_numbers = true)]
+        #[arg(value_parser = id)]
         id: i64,
     },
     /// Create a contract for a client (MANAGEMENT); the amount due defaults to the total
@@ -47,7 +47,7 @@ pub enum ContractCmd {
     )]
     Create {
         /// Client id
-        #[arg(value_parser = id, allow_negative_numbers = true)]
+        #[arg(value_parser = id)]
         client_id: i64,
         /// Total amount, above 0, at most two decimals (1500, 1500.5, 1500.50)
         #[arg(value_parser = Money::parse, allow_hyphen_values = true)]
@@ -65,7 +65,7 @@ pub enum ContractCmd {
     )]
     Update {
         /// Contract id
-        #[arg(value_parser = id, allow_negative_numbers = true)]
+        #[arg(value_parser = id)]
         id: i64,
         /// New total amount
         #[arg(long, value_parser = Money::parse, allow_hyphen_values = true)]
@@ -78,14 +78,14 @@ pub enum ContractCmd {
     #[command(after_help = "Example:\n  epicevents contract sign 9")]
     Sign {
         /// Contract id
-        #[arg(value_parser = id, allow_negative_numbers = true)]
+        #[arg(value_parser = id)]
         id: i64,
     },
     /// Record a payment: lowers the amount due, never below 0
     #[command(after_help = "Example:\n  epicevents contract pay 9 250.00")]
     Pay {
         /// Contract id
-        #[arg(value_parser = id, allow_negative_numbers = true)]
+        #[arg(value_parser = id)]
         id: i64,
         /// Amount paid, above 0, at most the amount due
         #[arg(value_parser = Money::parse, allow_hyphen_values = true)]
@@ -95,7 +95,7 @@ pub enum ContractCmd {
     #[command(after_help = "Example:\n  epicevents contract delete 9 --yes")]
     Delete {
         /// Contract id
-        #[arg(value_parser = id, allow_negative_numbers = true)]
+        #[arg(value_parser = id)]
         id: i64,
         /// Do not ask for confirmation
         #[arg(long, short)]

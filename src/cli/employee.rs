@@ -90,7 +90,7 @@ pub enum EmployeeCmd {
     )]
     Show {
         /// Employee id
-        #[arg(value_parser = id, allow_negative_numbers = true)]
+        #[arg(value_parser = id)]
         id: i64,
     },
     /// Create an employee (MANAGEMENT)
@@ -102,7 +102,7 @@ pub enum EmployeeCmd {
     #[command(after_help = "Example:\n  epicevents employee update 3 --role MANAGEMENT")]
     Update {
         /// Employee id
-        #[arg(value_parser = id, allow_negative_numbers = true)]
+        #[arg(value_parser = id)]
         id: i64,
         /// New first name
         #[arg(long, value_parser = name("first name"))]
@@ -125,28 +125,28 @@ pub enum EmployeeCmd {
                             printf '%s\\n%s\\n' \"$CURRENT\" \"$NEW\" | epicevents employee set-password 3")]
     SetPassword {
         /// Employee id
-        #[arg(value_parser = id, allow_negative_numbers = true)]
+        #[arg(value_parser = id)]
         id: i64,
     },
     /// Deactivate an employee: they can no longer log in (MANAGEMENT)
     #[command(after_help = "Example:\n  epicevents employee deactivate 3")]
     Deactivate {
         /// Employee id
-        #[arg(value_parser = id, allow_negative_numbers = true)]
+        #[arg(value_parser = id)]
         id: i64,
     },
     /// Reactivate a deactivated employee (MANAGEMENT)
     #[command(after_help = "Example:\n  epicevents employee reactivate 3")]
     Reactivate {
         /// Employee id
-        #[arg(value_parser = id, allow_negative_numbers = true)]
+        #[arg(value_parser = id)]
         id: i64,
     },
     /// Delete an employee nothing refers to (MANAGEMENT)
     #[command(after_help = "Example:\n  epicevents employee delete 7 --yes")]
     Delete {
         /// Employee id
-        #[arg(value_parser = id, allow_negative_numbers = true)]
+        #[arg(value_parser = id)]
         id: i64,
         /// Do not ask for confirmation
         #[arg(long, short)]

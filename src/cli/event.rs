@@ -34,7 +34,7 @@ pub enum EventCmd {
         #[arg(long)]
         upcoming: bool,
         /// Only this contract's events
-        #[arg(long, value_name = "ID", value_parser = id, allow_negative_numbers = true)]
+        #[arg(long, value_name = "ID", value_parser = id)]
         contract: Option<i64>,
         /// Print the events as an iCalendar feed (RFC 5545), for a calendar application
         #[arg(long)]
@@ -46,7 +46,7 @@ pub enum EventCmd {
     #[command(after_help = "Example:\n  epicevents event show 12")]
     Show {
         /// Event id
-        #[arg(value_parser = id, allow_negative_numbers = true)]
+        #[arg(value_parser = id)]
         id: i64,
     },
     /// Create an event for a signed contract of one of your clients (SALES)
@@ -58,7 +58,7 @@ pub enum EventCmd {
     )]
     Create {
         /// Contract id
-        #[arg(value_parser = id, allow_negative_numbers = true)]
+        #[arg(value_parser = id)]
         contract_id: i64,
         /// Event name
         #[arg(long, value_parser = name("name"))]
@@ -85,7 +85,7 @@ pub enum EventCmd {
     )]
     Update {
         /// Event id
-        #[arg(value_parser = id, allow_negative_numbers = true)]
+        #[arg(value_parser = id)]
         id: i64,
         /// New name
         #[arg(long, value_parser = name("name"))]
@@ -110,24 +110,24 @@ pub enum EventCmd {
     #[command(after_help = "Example:\n  epicevents event assign 12 5")]
     Assign {
         /// Event id
-        #[arg(value_parser = id, allow_negative_numbers = true)]
+        #[arg(value_parser = id)]
         id: i64,
         /// Id of the SUPPORT employee
-        #[arg(value_parser = id, allow_negative_numbers = true)]
+        #[arg(value_parser = id)]
         support_id: i64,
     },
     /// Remove an event's support contact (MANAGEMENT)
     #[command(after_help = "Example:\n  epicevents event unassign 12")]
     Unassign {
         /// Event id
-        #[arg(value_parser = id, allow_negative_numbers = true)]
+        #[arg(value_parser = id)]
         id: i64,
     },
     /// Delete an event (MANAGEMENT)
     #[command(after_help = "Example:\n  epicevents event delete 12 --yes")]
     Delete {
         /// Event id
-        #[arg(value_parser = id, allow_negative_numbers = true)]
+        #[arg(value_parser = id)]
         id: i64,
         /// Do not ask for confirmation
         #[arg(long, short)]

@@ -129,6 +129,11 @@ pub fn command() -> clap::Command {
 }
 
 fn annotate(mut cmd: clap::Command, path: &str) -> clap::Command {
+    // no option of ours is a digit: `-1` given where a value goes is that value, which its
+    // parser then judges (`not a valid id: -1`), never an unknown option
+    cmd = cmd.mut_args(|a| {
+        if a.get_action().takes_values() { a.allow_negative_numbers(true) } else { a }
+    });
     let names: Vec<String> = cmd.get_subcommands().map(|s| s.get_name().to_owned()).collect();
     if !names.is_empty() {
         cmd = cmd.arg_required_else_help(true);
@@ -247,13 +252,13 @@ impl Command {
 pub struct Paging {
     /// At most this many rows
     #[arg(long, default_value_t = crate::api::DEFAULT_LIMIT,
-          value_parser = limit, allow_negative_numbers = true)]
+          value_parser = limit)]
     pub limit: i64,
     /// Skip this many rows first
-    #[arg(long, default_value_t = 0, value_parser = offset, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 0, value_parser = offset)]
     pub offset: i64,
     /// Only rows after this id in the list's order (keyset paging: pass the last id you saw)
-    #[arg(long, value_name = "ID", value_parser = id, allow_negative_numbers = true)]
+    #[arg(long, value_name = "ID", value_parser = id)]
     pub after: Option<i64>,
     /// Every row (lifts --limit)
     #[arg(long)]

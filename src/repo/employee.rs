@@ -153,13 +153,24 @@ pub async fn update(
     .map_err(on_delete(id))
 }
 
-pub async fn set_password_hash(db: &mut PgConnection, id: i64, hash: &str) -> Result<bool> {
-    let r = sqlx::query!("update employees set password_hash = $2 where id = $1", id, hash)
-        .persistent(false)
-        .execute(db)
-        .await
-        .map_err(on_write)?;
-    Ok(r.rows_affected() == 1)
+/// Sets the password hash; the changed row, or `None` when it does not exist.
+pub async fn set_password_hash(
+    db: &mut PgConnection,
+    id: i64,
+    hash: &str,
+) -> Result<Option<Employee>> {
+    sqlx::query_as!(
+        Employee,
+        r#"update employees set password_hash = $2 where id = $1
+           returning id, first_name, last_name, email, role as "role: Role", is_active,
+                     created_at, updated_at, deactivated_at"#,
+        id,
+        hash
+    )
+    .unnamed()
+    .fetch_optional(db)
+    .await
+    .map_err(on_write)
 }
 
 /// Sets `is_active`; `None` when the row does not exist.

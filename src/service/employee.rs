@@ -61,14 +61,10 @@ pub async fn create(
     let hash = password::hash(&req.password).await?;
     let mut tx = Tx::begin(db).await?;
     if actor.is_none() {
+        // checked again under the lock: of two racing bootstraps, one creates the employee
         repo::employee::lock_bootstrap(&mut tx).await?;
         if repo::employee::any_exists(&mut tx).await? {
             return Err(not_logged_in_after_bootstrap());
-        }
-        if req.role != Role::Management {
-            return Err(Error::forbidden(
-                "the first employee must have the MANAGEMENT role (bootstrap)",
-            ));
         }
     }
     let e = repo::employee::insert(
@@ -179,9 +175,11 @@ pub async fn set_password(
     }
     let hash = password::hash(&req.new_password).await?;
     let mut tx = Tx::begin(db).await?;
-    found(repo::employee::get_for_update(&mut tx, req.id).await?, "employee", req.id)?;
-    repo::employee::set_password_hash(&mut tx, req.id, &hash).await?;
-    let e = found(repo::employee::get(&mut tx, req.id).await?, "employee", req.id)?;
+    let e = found(
+        repo::employee::set_password_hash(&mut tx, req.id, &hash).await?,
+        "employee",
+        req.id,
+    )?;
     // a changed password ends the account's other sessions; the caller's own goes on
     let keep = own.then_some(actor.session);
     repo::session::revoke_all_of(&mut tx, req.id, keep).await?;
