@@ -4,7 +4,6 @@
 //! generated once and kept beside it.
 
 use std::fs::{self, OpenOptions};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use rand::RngCore;
@@ -14,6 +13,7 @@ use sqlx::postgres::PgConnectOptions;
 use crate::config::{MIN_JWT_SECRET_BYTES, Secret, Settings};
 use crate::error::{Error, Result};
 use crate::localdb::{self, Cluster, SOCKET_PORT};
+use crate::sys;
 
 const DATABASE: &str = "epicevents";
 const SUPERUSER: &str = "postgres";
@@ -42,7 +42,12 @@ pub fn data_dir(settings: &Settings) -> Result<PathBuf> {
 }
 
 impl Embedded {
+    /// Exit 7 where the zero-config database cannot work (Windows), saying what to set.
     pub fn new(settings: &Settings) -> Result<Self> {
+        if !sys::LOCAL_DATABASE {
+            let (message, hint) = sys::NO_LOCAL_DATABASE;
+            return Err(Error::unavailable(message).with_hint(hint));
+        }
         let dir = data_dir(settings)?;
         let cluster = Cluster::new(dir.join("postgres"));
         Ok(Embedded { dir, cluster, notify: Box::new(|m| tracing::info!("{m}")) })
@@ -88,13 +93,11 @@ impl Embedded {
     /// Makes and starts the cluster if it is not running; one process at a time.
     pub async fn ensure_running(&self) -> Result<()> {
         self.make_dir()?;
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(self.dir.join("start.lock"))
-            .map_err(|e| Error::internal("cannot open the start lock", e))?;
+        let lock = sys::open_private(
+            &self.dir.join("start.lock"),
+            OpenOptions::new().create(true).truncate(false).write(true),
+        )
+        .map_err(|e| Error::internal("cannot open the start lock", e))?;
         lock.lock().map_err(|e| Error::internal("cannot take the start lock", e))?;
         if !self.cluster.is_running() {
             if !self.cluster.is_initialized() {
@@ -142,12 +145,7 @@ impl Embedded {
         }
         self.ensure_running().await?;
         let tmp = dir.join(format!(".{}.partial-{}", name.to_string_lossy(), std::process::id()));
-        let out = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&tmp)
+        let out = sys::open_private(&tmp, OpenOptions::new().write(true).create_new(true))
             .map_err(|e| Error::usage(format!("cannot write {}: {e}", file.display())))?;
         let result = self.dump_into(out).and_then(|()| {
             fs::rename(&tmp, file)
@@ -254,20 +252,16 @@ impl Embedded {
 
     fn make_dir(&self) -> Result<()> {
         let root = localdb::running_as_root();
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(if root { 0o755 } else { 0o700 })
-            .create(&self.dir)
-            .map_err(|e| {
-                Error::unavailable(format!("cannot create {}: {e}", self.dir.display()))
-                    .with_hint("set EPICCRM_DATA_DIR to a writable directory, or DATABASE_URL")
-            })?;
+        sys::create_dir(&self.dir, !root).map_err(|e| {
+            Error::unavailable(format!("cannot create {}: {e}", self.dir.display()))
+                .with_hint("set EPICCRM_DATA_DIR to a writable directory, or DATABASE_URL")
+        })?;
         if root {
             // the server runs as `postgres`, which must be able to walk down to its files
             let closed = self
                 .dir
                 .ancestors()
-                .find(|d| fs::metadata(d).is_ok_and(|m| m.permissions().mode() & 0o001 == 0));
+                .find(|d| fs::metadata(d).is_ok_and(|m| !sys::others_may_enter(&m)));
             if let Some(closed) = closed {
                 return Err(Error::unavailable(format!(
                     "PostgreSQL cannot run as root, and the `postgres` account it runs as cannot \
@@ -322,7 +316,7 @@ impl Embedded {
 /// The secret file, never through a symbolic link and never more than 4 KiB.
 fn read_secret(path: &std::path::Path) -> std::io::Result<String> {
     use std::io::Read;
-    let f = OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(path)?;
+    let f = sys::open_private(path, OpenOptions::new().read(true))?;
     let mut s = String::new();
     f.take(4096).read_to_string(&mut s)?;
     Ok(s)

@@ -20,6 +20,7 @@ pub mod output;
 pub mod repo;
 pub mod server;
 pub mod service;
+pub mod sys;
 pub mod telemetry;
 
 use std::ffi::OsString;

@@ -6,8 +6,6 @@
 
 use std::ffi::OsString;
 use std::fs;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -15,6 +13,7 @@ use std::sync::OnceLock;
 use sqlx::postgres::PgConnectOptions;
 
 use crate::error::{Error, Result};
+use crate::sys::{self, RunAs};
 
 /// The port number in the socket's name; with no TCP listener it cannot collide.
 pub const SOCKET_PORT: u16 = 5432;
@@ -46,17 +45,18 @@ impl Account {
 }
 
 pub fn running_as_root() -> bool {
-    geteuid() == 0
+    sys::is_root()
 }
 
-#[allow(unsafe_code)]
-fn geteuid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
+impl Account {
+    fn run_as(&self) -> RunAs {
+        RunAs { uid: self.uid, gid: self.gid }
+    }
 }
 
 /// Finds a directory holding `initdb`, `pg_ctl` and `postgres`: `PATH`, then
-/// `pg_config --bindir`, then the usual install locations (newest version first).
+/// `pg_config --bindir`, then the usual install locations, newest version first — Debian's
+/// and RPM packages', Homebrew's (Apple silicon and Intel) and Postgres.app's.
 pub fn find_bin_dir() -> Option<PathBuf> {
     let has_all = |d: &Path| ["initdb", "pg_ctl", "postgres"].iter().all(|b| d.join(b).is_file());
     if let Some(path) = std::env::var_os("PATH")
@@ -75,15 +75,22 @@ pub fn find_bin_dir() -> Option<PathBuf> {
         }
     }
     let mut candidates: Vec<(u32, PathBuf)> = Vec::new();
-    for base in ["/usr/lib/postgresql", "/usr/local/opt", "/opt/homebrew/opt"] {
+    // one folder per version: postgresql/15, postgresql@16, Postgres.app's Versions/16
+    for base in [
+        "/usr/lib/postgresql",
+        "/usr/local/opt",
+        "/opt/homebrew/opt",
+        "/Applications/Postgres.app/Contents/Versions",
+    ] {
         if let Ok(entries) = fs::read_dir(base) {
             for e in entries.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
-                let version: u32 = name
-                    .trim_start_matches("postgresql@")
-                    .trim_start_matches("postgresql")
-                    .parse()
-                    .unwrap_or(0);
+                let version =
+                    name.trim_start_matches("postgresql@").trim_start_matches("postgresql");
+                let Ok(version) = version.split('.').next().unwrap_or("").parse::<u32>() else {
+                    // Postgres.app's `latest` link and Homebrew's other formulae
+                    continue;
+                };
                 let bin = e.path().join("bin");
                 if has_all(&bin) {
                     candidates.push((version, bin));
@@ -91,7 +98,14 @@ pub fn find_bin_dir() -> Option<PathBuf> {
             }
         }
     }
-    for fixed in ["/usr/local/pgsql/bin", "/usr/pgsql/bin"] {
+    // unversioned: Homebrew's `postgresql` formula and links, source builds
+    for fixed in [
+        "/opt/homebrew/opt/postgresql/bin",
+        "/usr/local/opt/postgresql/bin",
+        "/opt/homebrew/bin",
+        "/usr/local/pgsql/bin",
+        "/usr/pgsql/bin",
+    ] {
         if has_all(Path::new(fixed)) {
             candidates.push((0, PathBuf::from(fixed)));
         }
@@ -181,12 +195,14 @@ impl Cluster {
         // The server gets a minimal environment, never the caller's: it may hold secrets
         // (API keys, DATABASE_URL…), and the server's account can read its own processes'
         // environment. Only a search path, a fixed locale, and the caller's time zone.
-        cmd.env_clear().env("PATH", "/usr/local/bin:/usr/bin:/bin").env("LC_ALL", "C.UTF-8");
+        cmd.env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("LC_ALL", sys::SERVER_LOCALE);
         if let Some(tz) = std::env::var_os("TZ") {
             cmd.env("TZ", tz);
         }
         if let Some(a) = &tools.run_as {
-            cmd.uid(a.uid).gid(a.gid);
+            sys::run_as(&mut cmd, a.run_as());
         }
         Ok(cmd)
     }
@@ -205,17 +221,14 @@ impl Cluster {
             )));
         }
         if let Some(a) = &self.tools()?.run_as {
-            std::os::unix::fs::lchown(path, Some(a.uid), Some(a.gid))
+            sys::hand_over(path, a.run_as())
                 .map_err(|e| Error::internal("cannot hand the database files to `postgres`", e))?;
         }
         Ok(())
     }
 
     fn make_dir(&self, path: &Path) -> Result<()> {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(path)
+        sys::create_dir(path, true)
             .map_err(|e| Error::internal(format!("cannot create {}", path.display()), e))?;
         self.own(path)
     }
@@ -226,7 +239,7 @@ impl Cluster {
         self.make_dir(&self.root)?;
         if self.tools()?.run_as.is_some() {
             // the server's account must be able to enter the root directory
-            fs::set_permissions(&self.root, fs::Permissions::from_mode(0o700))?;
+            sys::make_private_dir(&self.root)?;
         }
         self.make_dir(&self.socket_dir())?;
         let mut cmd = self.command("initdb")?;
@@ -235,10 +248,10 @@ impl Cluster {
             superuser,
             "-E",
             "UTF8",
-            "--locale=C.UTF-8",
             "-N",
             "--auth-local=trust",
         ]);
+        cmd.arg(format!("--locale={}", sys::SERVER_LOCALE));
         let pwfile = self.root.join(".pwfile");
         if let Some(pw) = password {
             write_private(&pwfile, pw)?;
@@ -339,12 +352,7 @@ impl Cluster {
 /// Empty when it cannot be read that way.
 pub fn read_tail(path: &Path, cap: u64) -> String {
     use std::io::{Read, Seek, SeekFrom};
-    use std::os::unix::fs::OpenOptionsExt;
-    let Ok(mut f) = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-    else {
+    let Ok(mut f) = sys::open_private(path, fs::OpenOptions::new().read(true)) else {
         return String::new();
     };
     match f.metadata() {
@@ -361,15 +369,9 @@ pub fn read_tail(path: &Path, cap: u64) -> String {
 /// Writes a file readable only by its owner, created with that mode (no window).
 pub fn write_private(path: &Path, contents: &str) -> Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-        .map_err(|e| Error::internal(format!("cannot write {}", path.display()), e))?;
+    let mut f =
+        sys::open_private(path, fs::OpenOptions::new().write(true).create(true).truncate(true))
+            .map_err(|e| Error::internal(format!("cannot write {}", path.display()), e))?;
     f.write_all(contents.as_bytes())?;
     Ok(())
 }

@@ -12,7 +12,6 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -21,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Settings, TokenStoreKind};
 use crate::error::{Error, Result};
+use crate::sys;
 
 pub const KEYRING_SERVICE: &str = "epiccrm-cli";
 const KEYRING_USER: &str = "session";
@@ -164,14 +164,11 @@ impl TokenStore {
     /// concurrent commands refresh one at a time instead of racing to rotate one token.
     pub fn lock(&self) -> Result<File> {
         self.ensure_dir()?;
-        let f = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(self.dir.join(&self.lock_name))
-            .map_err(|e| Error::internal("cannot open the session lock file", e))?;
+        let f = sys::open_private(
+            &self.dir.join(&self.lock_name),
+            OpenOptions::new().create(true).truncate(false).write(true),
+        )
+        .map_err(|e| Error::internal("cannot open the session lock file", e))?;
         f.lock().map_err(|e| Error::internal("cannot lock the session", e))?;
         Ok(f)
     }
@@ -179,10 +176,7 @@ impl TokenStore {
     /// The token directory, private to its owner: made 0700, closed again with a warning if
     /// someone opened it, and refused if it is a symbolic link.
     fn ensure_dir(&self) -> Result<()> {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&self.dir)
+        sys::create_dir(&self.dir, true)
             .map_err(|e| Error::internal("cannot create the token directory", e))?;
         let meta = fs::symlink_metadata(&self.dir)
             .map_err(|e| Error::internal("cannot inspect the token directory", e))?;
@@ -192,12 +186,12 @@ impl TokenStore {
                 self.dir.display()
             )));
         }
-        if meta.permissions().mode() & 0o077 != 0 {
+        if !sys::is_private(&meta) {
             (self.warn)(&format!(
                 "{} was open to others; its mode is now 0700",
                 self.dir.display()
             ));
-            fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))
+            sys::make_private_dir(&self.dir)
                 .map_err(|e| Error::internal("cannot fix the token directory's mode", e))?;
         }
         Ok(())
@@ -205,10 +199,10 @@ impl TokenStore {
 
     fn read_file(&self) -> Result<Option<String>> {
         let path = self.file_path();
-        let f = match OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(&path) {
+        let f = match sys::open_private(&path, OpenOptions::new().read(true)) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            Err(e) if sys::is_link_refused(&e) => {
                 return Err(Error::unauthenticated(format!(
                     "the token file {} is a symbolic link; refusing to follow it",
                     path.display()
@@ -218,13 +212,13 @@ impl TokenStore {
             Err(e) => return Err(Error::internal("cannot read the token file", e)),
         };
         let meta = f.metadata().map_err(|e| Error::internal("cannot read the token file", e))?;
-        if meta.permissions().mode() & 0o077 != 0 {
+        if !sys::is_private(&meta) {
             (self.warn)(&format!(
                 "{} was readable by others; its mode is now 0600 (log in again if you think it \
                  leaked)",
                 path.display()
             ));
-            f.set_permissions(fs::Permissions::from_mode(0o600))
+            sys::make_private_file(&f)
                 .map_err(|e| Error::internal("cannot fix the token file's mode", e))?;
         }
         let mut s = String::new();
@@ -240,12 +234,7 @@ impl TokenStore {
         let write = |path: &Path| -> std::io::Result<()> {
             let _ = fs::remove_file(path);
             // created 0600 from the start: no window in which another user could open it
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .custom_flags(libc::O_NOFOLLOW)
-                .open(path)?;
+            let mut f = sys::open_private(path, OpenOptions::new().write(true).create_new(true))?;
             f.write_all(raw.as_bytes())?;
             f.sync_all()
         };
@@ -290,22 +279,16 @@ mod keyring {
         }
     }
 
-    #[cfg(target_os = "linux")]
     fn entry(account: &str) -> std::result::Result<keyring_core::Entry, keyring_core::Error> {
-        let store: std::sync::Arc<keyring_core::CredentialStore> =
-            zbus_secret_service_keyring_store::Store::new()?;
-        keyring_core::Entry::new_in_store(&store, KEYRING_SERVICE, account)
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    fn entry(_: &str) -> std::result::Result<keyring_core::Entry, keyring_core::Error> {
-        Err(keyring_core::Error::NoDefaultStore)
+        sys::keyring_entry(KEYRING_SERVICE, account)
     }
 
     pub fn get(account: &str) -> Result<Option<String>> {
         let account = account.to_owned();
-        with_timeout(move || match entry(&account)?.get_password() {
-            Ok(s) => Ok(Some(s)),
+        // bytes, not a "password": Credential Manager would store a password as UTF-16,
+        // twice the size, against its 2,560-byte limit
+        with_timeout(move || match entry(&account)?.get_secret() {
+            Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
             Err(keyring_core::Error::NoEntry) => Ok(None),
             Err(e) => Err(e),
         })
@@ -313,7 +296,7 @@ mod keyring {
 
     pub fn set(account: &str, raw: &str) -> Result<()> {
         let (account, raw) = (account.to_owned(), raw.to_owned());
-        with_timeout(move || entry(&account)?.set_password(&raw))
+        with_timeout(move || entry(&account)?.set_secret(raw.as_bytes()))
     }
 
     /// Deletes the stored session. With `no_service_is_fine`, a machine with no keyring
@@ -329,5 +312,31 @@ mod keyring {
             }
             Err(e) => Err(e),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::jwt::{Jwt, TokenKind};
+    use crate::config::{Secret, Source};
+
+    /// Windows Credential Manager keeps at most 2,560 bytes per credential
+    /// (CRED_MAX_CREDENTIAL_BLOB_SIZE); the Wine tests check the stored blob itself.
+    #[test]
+    fn the_largest_session_fits_a_windows_credential_blob() {
+        let settings = Settings::from_source(&Source::from_pairs(&[
+            ("EPICCRM_JWT_ALG", "HS512"),
+            ("EPICCRM_JWT_ACCESS_MINUTES", "1440"),
+            ("EPICCRM_JWT_REFRESH_DAYS", "365"),
+        ]))
+        .unwrap();
+        let jwt = Jwt::new(Secret::new("k".repeat(64)), &settings);
+        let (sid, now) = (uuid::Uuid::new_v4(), chrono::Utc::now());
+        let (access, _) = jwt.issue(TokenKind::Access, i64::MAX, sid, now).unwrap();
+        let (refresh, _) = jwt.issue(TokenKind::Refresh, i64::MAX, sid, now).unwrap();
+        let stored = serde_json::to_string(&Tokens { access, refresh }).unwrap();
+        // kept as UTF-8 bytes (set_secret): as a "password" it would be UTF-16, twice as long
+        assert!(stored.len() * 2 <= 2560, "{} bytes", stored.len());
     }
 }

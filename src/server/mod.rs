@@ -45,22 +45,9 @@ pub struct State {
 #[derive(Clone, Copy, Debug)]
 pub struct Peer(pub SocketAddr);
 
-/// glibc raises its mmap threshold to the largest block freed so far (up to 32 MiB); after
-/// the first login, a password hash's 19 MiB would come from the heap and stay resident for
-/// good, once per thread that ever hashed. A fixed threshold (glibc's default) keeps large
-/// blocks in their own mappings, returned to the system when freed.
-fn return_large_blocks() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    #[allow(unsafe_code)]
-    // SAFETY: mallopt(3) only changes a setting of the allocator, which takes its own lock.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
-    }
-}
-
 /// Runs the server until SIGTERM or SIGINT. `ready` is told the address it listens on.
 pub async fn serve(mut db: Database, listen: &str, ready: impl FnOnce(&str)) -> Result<()> {
-    return_large_blocks();
+    crate::sys::return_large_blocks();
     let settings: Settings = db.settings.clone();
     // the schema is checked (the zero-config database is migrated) before anything is served
     let options = db.options_for_pool().await?;
@@ -91,7 +78,7 @@ pub async fn serve(mut db: Database, listen: &str, ready: impl FnOnce(&str)) -> 
     ready(&format!("{scheme}://{local} (database: {place})"));
 
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let stop = shutdown_signal();
+    let stop = crate::sys::stop_signal();
     tokio::pin!(stop);
     loop {
         let (stream, peer) = tokio::select! {
@@ -152,21 +139,6 @@ pub async fn serve(mut db: Database, listen: &str, ready: impl FnOnce(&str)) -> 
     }
     state.pool.close().await;
     Ok(())
-}
-
-/// SIGTERM or SIGINT.
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) =
-        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
-    else {
-        // no signal handling: run until killed
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
 }
 
 /// TLS from `EPICCRM_TLS_CERT` and `EPICCRM_TLS_KEY` (PEM), when both are set.

@@ -278,6 +278,7 @@ impl Operator {
         Run::from(c.output().unwrap())
     }
 
+    #[cfg(target_os = "linux")]
     fn postmaster_pid(&self) -> u32 {
         let pidfile =
             std::fs::read_to_string(self.data.join("postgres/pgdata/postmaster.pid")).unwrap();
@@ -335,6 +336,8 @@ fn never_follows_a_link_planted_in_the_cluster_directory() {
     std::fs::remove_file(cluster.join("run")).unwrap();
 }
 
+// a process's environment is readable in /proc on Linux only
+#[cfg(target_os = "linux")]
 #[test]
 fn the_server_gets_a_minimal_environment_never_the_callers() {
     let mut me = Operator::new();
