@@ -47,18 +47,31 @@ pub struct Error {
     source: Option<anyhow::Error>,
     /// Told as a plain line, not as an `error:` (the user cancelled).
     plain: bool,
+    /// Ctrl-C at a prompt: exit 130, as a program ended by Ctrl-C (SIGINT) exits.
+    interrupted: bool,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: Kind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), hint: None, source: None, plain: false }
+        Error {
+            kind,
+            message: message.into(),
+            hint: None,
+            source: None,
+            plain: false,
+            interrupted: false,
+        }
     }
     /// The user answered no at a prompt (exit 2, as `gh` does): nothing was changed, and
     /// that is not an error to shout about.
     pub fn cancelled() -> Self {
         Error { plain: true, ..Self::usage("Cancelled: nothing was changed.") }
+    }
+    /// Ctrl-C at a prompt: cancelled, exit 130 on every system.
+    pub fn interrupted() -> Self {
+        Error { interrupted: true, ..Self::cancelled() }
     }
     pub fn is_plain(&self) -> bool {
         self.plain
@@ -98,7 +111,7 @@ impl Error {
         self.kind
     }
     pub fn exit_code(&self) -> u8 {
-        self.kind.exit_code()
+        if self.interrupted { 130 } else { self.kind.exit_code() }
     }
     pub fn message(&self) -> &str {
         &self.message

@@ -12,8 +12,11 @@ pub fn interactive() -> bool {
 /// A secret: prompted with echo off on a terminal, else the next line of stdin.
 pub fn secret(prompt: &str, what: &str) -> Result<String> {
     if interactive() {
-        return match rpassword::prompt_password(prompt) {
+        return match crate::sys::read_password(prompt) {
             Ok(s) => Ok(s),
+            // Ctrl-C: the terminal is as it was; nothing was sent or changed
+            // (the prompt has ended its line)
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Err(Error::interrupted()),
             // Ctrl-D: end the prompt's line, then say what happened on a line of its own
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
                 eprintln!();

@@ -24,6 +24,24 @@ const PATIENCE: Duration = Duration::from_secs(30);
 impl Pty {
     /// Runs `epicevents ARGS` as `u` on a new terminal (colour allowed unless `no_color`).
     pub fn spawn(u: &User, args: &[&str], no_color: bool) -> Pty {
+        let mut c = std::process::Command::new(bin());
+        c.args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", u.dir())
+            .env("TERM", "xterm")
+            .current_dir(u.dir());
+        for (k, v) in &u.envs {
+            if k != "NO_COLOR" || no_color {
+                c.env(k, v);
+            }
+        }
+        Pty::spawn_command(c)
+    }
+
+    /// Runs `c` on a new terminal: its stdin, stdout and stderr, and its controlling
+    /// terminal.
+    pub fn spawn_command(mut c: std::process::Command) -> Pty {
         let (mut master, mut slave) = (0, 0);
         #[allow(unsafe_code)]
         // SAFETY: openpty(3) fills two descriptors we then own.
@@ -32,36 +50,26 @@ impl Pty {
                 &mut master,
                 &mut slave,
                 std::ptr::null_mut(),
-                std::ptr::null(),
-                std::ptr::null(),
+                // `*const` on Linux, `*mut` on macOS: a null `*mut` suits both
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
             )
         };
         assert_eq!(rc, 0, "openpty");
         #[allow(unsafe_code)]
         // SAFETY: both descriptors were just returned by openpty and are owned here.
         let (master, slave) = unsafe { (File::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
-        let mut c = std::process::Command::new(bin());
-        c.args(args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", u.dir())
-            .env("TERM", "xterm")
-            .current_dir(u.dir())
-            .stdin(Stdio::from(slave.try_clone().unwrap()))
+        c.stdin(Stdio::from(slave.try_clone().unwrap()))
             .stdout(Stdio::from(slave.try_clone().unwrap()))
             .stderr(Stdio::from(slave));
-        for (k, v) in &u.envs {
-            if k != "NO_COLOR" || no_color {
-                c.env(k, v);
-            }
-        }
         #[allow(unsafe_code)]
         // SAFETY: setsid(2) and ioctl(TIOCSCTTY) in the child: the terminal becomes its
         // controlling terminal, as /dev/tty needs.
         unsafe {
             c.pre_exec(|| {
                 libc::setsid();
-                libc::ioctl(0, libc::TIOCSCTTY, 0);
+                // the request's integer type differs between Linux and macOS
+                libc::ioctl(0, libc::TIOCSCTTY as _, 0);
                 Ok(())
             });
         }
@@ -103,7 +111,8 @@ impl Pty {
         }
     }
 
-    fn echoing(&self) -> bool {
+    /// The terminal echoes what is typed (as it should whenever no password is asked).
+    pub fn echoing(&self) -> bool {
         #[allow(unsafe_code)]
         // SAFETY: tcgetattr(3) into a zeroed termios; on Linux the master reports the
         // terminal's (the slave's) settings.
@@ -117,13 +126,19 @@ impl Pty {
     /// Waits until `prompt` shows and the terminal no longer echoes, then types `secret`.
     #[track_caller]
     pub fn type_secret(&mut self, prompt: &str, secret: &str) {
+        self.hidden(prompt);
+        self.send(&format!("{secret}\n"));
+    }
+
+    /// Waits until `prompt` shows and the terminal no longer echoes.
+    #[track_caller]
+    pub fn hidden(&mut self, prompt: &str) {
         self.expect(prompt);
         let deadline = Instant::now() + PATIENCE;
         while self.echoing() {
             assert!(Instant::now() < deadline, "echo never went off after {prompt:?}");
             self.pump(Duration::from_millis(5));
         }
-        self.send(&format!("{secret}\n"));
     }
 
     /// Waits until `prompt` shows, then types `answer` (and Enter).
@@ -139,6 +154,13 @@ impl Pty {
 
     /// Waits for the program to end: its exit code and everything it showed.
     pub fn finish(mut self) -> (i32, String) {
+        let code = self.wait();
+        (code, self.output())
+    }
+
+    /// Waits for the program to end and for everything it wrote; its exit code (-1 when a
+    /// signal ended it). The terminal stays open, for its settings to be read.
+    pub fn wait(&mut self) -> i32 {
         let deadline = Instant::now() + PATIENCE;
         let status = loop {
             if let Some(s) = self.child.try_wait().unwrap() {
@@ -154,6 +176,6 @@ impl Pty {
         while let Ok(chunk) = self.rx.recv_timeout(PATIENCE) {
             self.seen.extend(chunk);
         }
-        (status.code().unwrap_or(-1), self.output())
+        status.code().unwrap_or(-1)
     }
 }

@@ -177,6 +177,22 @@ fn passwords_are_hidden_and_both_login_fields_are_asked_for() {
 }
 
 #[test]
+fn ctrl_c_at_a_password_prompt_gives_the_terminal_back_as_it_was() {
+    let c = crm();
+    let mut t = Pty::spawn(&c.mia, &["login", "sam@example.com"], true);
+    t.hidden("Password:");
+    t.send("hunter");
+    t.send("\x03");
+    let code = t.wait();
+    let out = t.output();
+    assert_eq!(code, 130, "{out:?}");
+    assert!(out.contains("Cancelled: nothing was changed.") && !out.contains("hunter"), "{out:?}");
+    assert!(t.echoing(), "the terminal was left without echo: {out:?}");
+    // nothing was sent: Mia's session is still the one stored
+    c.mia.run(["whoami"]).ok().stdout_has("Mia");
+}
+
+#[test]
 fn who_may_is_checked_before_any_prompt() {
     let c = crm();
     // a salesperson creating an employee is refused before typing a password
