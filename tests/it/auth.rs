@@ -9,25 +9,11 @@ use epicevents::config::{Secret, Settings, Source};
 use serde_json::Value;
 
 use crate::common::*;
-
-pub fn jwt() -> Jwt {
-    Jwt::new(Secret::new(JWT_SECRET), &Settings::from_source(&Source::from_pairs(&[])).unwrap())
-}
+// where the other modules have always found them
+pub use crate::common::{jwt, write_tokens};
 
 pub fn tokens(u: &User) -> Value {
     serde_json::from_str(&std::fs::read_to_string(u.token_file()).unwrap()).unwrap()
-}
-
-pub fn write_tokens(u: &User, access: &str, refresh: &str) {
-    let raw = serde_json::json!({ "access": access, "refresh": refresh }).to_string();
-    std::fs::create_dir_all(u.token_file().parent().unwrap()).unwrap();
-    std::fs::set_permissions(
-        u.token_file().parent().unwrap(),
-        std::fs::Permissions::from_mode(0o700),
-    )
-    .unwrap();
-    std::fs::write(u.token_file(), raw).unwrap();
-    std::fs::set_permissions(u.token_file(), std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
 /// Replaces the stored access token by an expired one of the same session.

@@ -174,13 +174,20 @@ fn sweep_stale() {
             continue;
         }
         let Ok(owner) = std::fs::read_to_string(e.path().join("owner")) else { continue };
-        let alive =
-            owner.trim().parse::<u32>().is_ok_and(|p| Path::new(&format!("/proc/{p}")).exists());
+        let alive = owner.trim().parse::<i32>().is_ok_and(process_exists);
         if !alive {
             stop_dir_processes(&e.path());
             let _ = std::fs::remove_dir_all(e.path());
         }
     }
+}
+
+/// kill(2) with signal 0: the process exists (EPERM: it does, and is someone else's).
+fn process_exists(pid: i32) -> bool {
+    #[allow(unsafe_code)]
+    // SAFETY: signal 0 sends nothing; it only checks the pid.
+    let sent = unsafe { libc::kill(pid, 0) } == 0;
+    sent || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 /// The postmaster and PgBouncer of a test directory, stopped by signal (no pg_ctl needed).
@@ -327,11 +334,16 @@ pub const BOUNCER_POOL: u32 = 5;
 pub fn bouncer() -> &'static Bouncer {
     BOUNCER.get_or_init(|| {
         let s = shared();
-        let exe = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer", "/usr/local/bin/pgbouncer"]
-            .into_iter()
-            .map(PathBuf::from)
-            .find(|p| p.is_file())
-            .expect("PgBouncer is installed (apt-get install pgbouncer; .ci/run does it)");
+        let exe = [
+            "/usr/sbin/pgbouncer",
+            "/usr/bin/pgbouncer",
+            "/usr/local/bin/pgbouncer",
+            "/opt/homebrew/bin/pgbouncer",
+        ]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .expect("PgBouncer is installed (apt-get install pgbouncer; .ci/run does it)");
         let dir = match OWN.get() {
             Some(own) => own.dir.join("pgbouncer"),
             None => shared_bouncer_dir(),
@@ -432,6 +444,7 @@ impl ServerProc {
         for (k, v) in envs {
             c.env(k, v);
         }
+        #[cfg(target_os = "linux")]
         #[allow(unsafe_code)]
         // SAFETY: prctl(2) in the child only: the server dies with the test binary.
         unsafe {
@@ -783,6 +796,15 @@ impl Run {
     }
 }
 
+/// Runs `c` with `input` on stdin (a pipe, not a terminal), its output captured.
+pub fn run_with_stdin(mut c: Command, input: &str) -> Run {
+    use std::io::Write;
+    let mut child =
+        c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+    Run::from(child.wait_with_output().unwrap())
+}
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_epicevents")
 }
@@ -877,16 +899,7 @@ impl User {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        use std::io::Write;
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
-        Run::from(child.wait_with_output().unwrap())
+        run_with_stdin(self.command(args), input)
     }
 
     /// Starts the command in the background, its output captured.
@@ -954,7 +967,7 @@ impl TestDb {
     fn log_in(&self, u: User, id: i64) -> User {
         use epicevents::auth::jwt::TokenKind;
         let sid = uuid::Uuid::new_v4();
-        let jwt = crate::auth::jwt();
+        let jwt = jwt();
         let now = chrono::Utc::now();
         let (access, _) = jwt.issue(TokenKind::Access, id, sid, now).unwrap();
         let (refresh, claims) = jwt.issue(TokenKind::Refresh, id, sid, now).unwrap();
@@ -964,7 +977,7 @@ impl TestDb {
              values ('{}', '{sid}', to_timestamp({}))",
             claims.jti, claims.exp
         ));
-        crate::auth::write_tokens(&u, &access, &refresh);
+        write_tokens(&u, &access, &refresh);
         u
     }
 }
@@ -1026,4 +1039,25 @@ pub fn crm() -> Crm {
 /// The ids of a `--json` list.
 pub fn ids(rows: &Value) -> Vec<i64> {
     rows.as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect()
+}
+
+/// The JWTs of the test servers (their secret, default settings).
+pub fn jwt() -> epicevents::auth::jwt::Jwt {
+    use epicevents::config::{Secret, Settings, Source};
+    epicevents::auth::jwt::Jwt::new(
+        Secret::new(JWT_SECRET),
+        &Settings::from_source(&Source::from_pairs(&[])).unwrap(),
+    )
+}
+
+/// Writes a session into `u`'s token file, as the file store does (0600 in a 0700 folder).
+pub fn write_tokens(u: &User, access: &str, refresh: &str) {
+    use std::fs::{Permissions, set_permissions};
+    use std::os::unix::fs::PermissionsExt;
+    let raw = serde_json::json!({ "access": access, "refresh": refresh }).to_string();
+    let dir = u.token_file().parent().unwrap().to_path_buf();
+    std::fs::create_dir_all(&dir).unwrap();
+    set_permissions(&dir, Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(u.token_file(), raw).unwrap();
+    set_permissions(u.token_file(), Permissions::from_mode(0o600)).unwrap();
 }
