@@ -115,7 +115,7 @@ class World:
 GNU_TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
 
 
-def measure(world, who, args, runs, stdin=None):
+def measure(world, who, args, runs, stdin=None, binary=None):
     """Median and p95 wall time (ms) and peak RSS (MiB) over `runs` runs.
 
     The peak RSS comes from GNU time, which forks the command from its own small process:
@@ -128,7 +128,7 @@ def measure(world, who, args, runs, stdin=None):
     extra = min(3, runs) if GNU_TIME else 0
     for i in range(runs + extra):
         argv = [a.replace("{i}", f"{os.getpid()}-{i}-{time.time_ns()}") for a in args]
-        cmd = [BIN] + argv
+        cmd = [binary or BIN] + argv
         timed = i < runs
         if not timed:
             cmd = [GNU_TIME, "-f", "%M", "-o", rss_file, "--"] + cmd
@@ -195,6 +195,30 @@ def case(w, name, prefix):
         if n == name:
             return n, prefix + who, args, runs, stdin
     raise KeyError(name)
+
+
+# ---- --compare OLD: this build against another, in the same run -----------------------
+COMPARE_CASES = ["whoami", "client list", "contract list --unpaid", "event list --no-support",
+                 "event list"]
+
+
+def compare_section(w, old_bin, rounds=6, runs=10):
+    """`whoami` and first pages, the old binary and this one taking turns (`rounds` blocks of
+    `runs` each), so that a machine that slows down or speeds up meanwhile weighs on both."""
+    rows = []
+    for name in COMPARE_CASES:
+        _, who, args, _, stdin = case(w, name, "")
+        times = {"old": [], "new": []}
+        for _ in range(rounds):
+            for label, binary in (("old", old_bin), ("new", BIN)):
+                med, _, _ = measure(w, who, args, runs, stdin, binary=binary)
+                times[label].append(med)
+        old, new = statistics.median(times["old"]), statistics.median(times["new"])
+        rows.append((name, old, new))
+        print(f"  {name:<30} old {old:7.1f} ms  new {new:7.1f} ms  {100 * (new / old - 1):+5.1f} %", file=sys.stderr)
+    lines = ["| command | old median ms | new median ms | change |", "| --- | ---: | ---: | ---: |"]
+    lines += [f"| `{n}` | {o:.1f} | {x:.1f} | {100 * (x / o - 1):+.1f} % |" for n, o, x in rows]
+    return lines
 
 
 # ---- full size only: server mode, load, pooler, keyring, backup --------------------------
@@ -437,8 +461,20 @@ def main():
     ap.add_argument("--scales", default="1,0.1", help="comma-separated seed scales (default 1,0.1)")
     ap.add_argument("--write", action="store_true", help="write the results into docs/performance.md")
     ap.add_argument("--direct-only", action="store_true", help="skip the server, pooler, keyring and backup figures")
+    ap.add_argument("--compare", metavar="OLD_BIN",
+                    help="only compare whoami and first pages with another build of epicevents "
+                         "(at the first scale), in turns")
     opts = ap.parse_args()
     build()
+    if opts.compare:
+        w = World(float(opts.scales.split(",")[0]))
+        try:
+            print(f"scale {w.scale}: seeding…", file=sys.stderr)
+            w.setup()
+            print("\n".join(compare_section(w, os.path.abspath(opts.compare))))
+        finally:
+            w.close()
+        return
     scales = [float(s) for s in opts.scales.split(",")]
     results, meta = {}, {}
     out = {"server": [], "pooler": []}

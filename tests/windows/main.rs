@@ -459,33 +459,46 @@ fn working_day() -> Vec<(&'static str, Vec<&'static str>)> {
     ]
 }
 
-#[test]
-fn in_direct_mode_every_answer_is_the_linux_builds() {
-    let (on_linux, on_windows) = (TestDb::new(), TestDb::new());
-    let linux = User::new(on_linux.url.clone());
-    let windows = Laptop::of_database(&on_windows.url);
+/// Runs the working day on both systems, step by step: every exit code, stdout and stderr
+/// the same (timestamps of the run, and the address of each one's server, aside).
+fn same_answers_as_linux(linux: (&User, &str), windows: (&Laptop, &str)) {
     let mut codes = Vec::new();
+    let same = |text: &str, place: &str| {
+        let text = without_timestamps(text);
+        if place.is_empty() { text } else { text.replace(place, "<server>") }
+    };
     for (stdin, args) in working_day() {
-        let l = linux.run_stdin(stdin, &args);
-        let w = windows.run_stdin(stdin, &args);
+        let l = linux.0.run_stdin(stdin, &args);
+        let w = windows.0.run_stdin(stdin, &args);
         let what = args.join(" ");
         assert_eq!(w.code, l.code, "exit code of `{what}`\nlinux: {l:?}\nwindows: {w:?}");
-        assert_eq!(
-            without_timestamps(&w.stdout),
-            without_timestamps(&l.stdout),
-            "stdout of `{what}`"
-        );
-        assert_eq!(
-            without_timestamps(&w.stderr),
-            without_timestamps(&l.stderr),
-            "stderr of `{what}`"
-        );
+        assert_eq!(same(&w.stdout, windows.1), same(&l.stdout, linux.1), "stdout of `{what}`");
+        assert_eq!(same(&w.stderr, windows.1), same(&l.stderr, linux.1), "stderr of `{what}`");
         codes.push(l.code);
     }
     // the day has answers of each kind, failures included
     for code in [0, 2, 3, 4, 5, 6] {
         assert!(codes.contains(&code), "no step exits {code}: {codes:?}");
     }
+}
+
+#[test]
+fn in_direct_mode_every_answer_is_the_linux_builds() {
+    let (on_linux, on_windows) = (TestDb::new(), TestDb::new());
+    same_answers_as_linux(
+        (&User::new(on_linux.url.clone()), ""),
+        (&Laptop::of_database(&on_windows.url), ""),
+    );
+}
+
+#[test]
+fn through_a_server_every_answer_is_the_linux_builds() {
+    let (on_linux, on_windows) = (TestDb::new(), TestDb::new());
+    let (linux, windows) = (on_linux.server_url(), on_windows.server_url());
+    same_answers_as_linux(
+        (&User::of_server(&linux), &linux),
+        (&Laptop::of_server(&windows), &windows),
+    );
 }
 
 #[test]
