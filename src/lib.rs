@@ -204,7 +204,9 @@ fn report(e: &error::Error) {
         eprintln!("{message}");
         return;
     }
-    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let color = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none()
+        && sys::ansi_colours(true);
     let (red, yellow, reset) =
         if color { ("\x1b[1;31m", "\x1b[1;33m", "\x1b[0m") } else { ("", "", "") };
     eprintln!("{red}error:{reset} {message}");

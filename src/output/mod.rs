@@ -82,7 +82,9 @@ fn to_json<T: Serialize + ?Sized>(v: &T) -> Result<String> {
 
 impl Output {
     pub fn new(format: Format) -> Self {
-        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        let color = std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none()
+            && crate::sys::ansi_colours(false);
         Output { format, color }
     }
 

@@ -26,9 +26,9 @@ mod windows;
 use windows as imp;
 
 pub use imp::{
-    LOCAL_DATABASE, SERVER_LOCALE, is_link_refused, is_private, is_root, keyring_entry,
-    make_private_dir, make_private_file, others_may_enter, read_password, return_large_blocks,
-    stop_signal,
+    LOCAL_DATABASE, SERVER_LOCALE, ansi_colours, is_link_refused, is_private, is_root,
+    keyring_entry, make_private_dir, make_private_file, others_may_enter, read_password,
+    return_large_blocks, stop_signal,
 };
 
 /// Opens `path` with `opts`, never through a symbolic link (nor a FIFO or a device left in

@@ -80,6 +80,11 @@ pub fn read_password(prompt: &str) -> io::Result<String> {
     rpassword::prompt_password(prompt)
 }
 
+/// Terminals interpret colour escapes as they are.
+pub fn ansi_colours(_stderr: bool) -> bool {
+    true
+}
+
 pub fn is_root() -> bool {
     #[allow(unsafe_code)]
     // SAFETY: geteuid has no preconditions and cannot fail.

@@ -136,6 +136,26 @@ pub fn read_password(prompt: &str) -> io::Result<String> {
     read
 }
 
+/// Asks the console behind stdout (or stderr) to interpret colour escapes
+/// (`ENABLE_VIRTUAL_TERMINAL_PROCESSING`, Windows 10 and later; Windows Terminal has it on
+/// already); false where it cannot, and then no colour is written.
+pub fn ansi_colours(stderr: bool) -> bool {
+    use windows_sys::Win32::System::Console::{
+        ENABLE_VIRTUAL_TERMINAL_PROCESSING, GetConsoleMode, GetStdHandle, STD_ERROR_HANDLE,
+        STD_OUTPUT_HANDLE, SetConsoleMode,
+    };
+    let which = if stderr { STD_ERROR_HANDLE } else { STD_OUTPUT_HANDLE };
+    let mut mode = 0u32;
+    #[allow(unsafe_code)]
+    // SAFETY: a standard handle of the process, and a place for its mode.
+    unsafe {
+        let handle = GetStdHandle(which);
+        GetConsoleMode(handle, &mut mode) != 0
+            && (mode & ENABLE_VIRTUAL_TERMINAL_PROCESSING != 0
+                || SetConsoleMode(handle, mode | ENABLE_VIRTUAL_TERMINAL_PROCESSING) != 0)
+    }
+}
+
 /// An administrator may run PostgreSQL's tools themselves: nobody to drop to.
 pub fn is_root() -> bool {
     false

@@ -539,6 +539,28 @@ fn ctrl_c_at_the_hidden_password_prompt_cancels_cleanly() {
 }
 
 #[test]
+fn colour_in_a_console_and_never_with_no_color_or_piped() {
+    let mut pc = Laptop::new(&[("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")]);
+    pc.envs.retain(|(k, _)| k != "NO_COLOR");
+    let in_console = |pc: &Laptop| {
+        let mut c = pc.command(&["client", "show", "1"]);
+        c.env("TERM", "xterm");
+        let mut t = pty::Pty::spawn_command(c);
+        let code = t.wait();
+        (code, t.output())
+    };
+    // the console is asked to interpret the escapes, and Wine's draws them on the terminal
+    let (code, out) = in_console(&pc);
+    assert_eq!(code, 7, "{out:?}");
+    assert!(out.contains("\x1b[1;31m") && out.contains("error:"), "{out:?}");
+    let piped = pc.run(&["client", "show", "1"]).code(7);
+    assert!(!piped.stderr.contains('\x1b'), "{piped:?}");
+    pc.set("NO_COLOR", "1");
+    let (_, out) = in_console(&pc);
+    assert!(!out.contains("\x1b[1;31m") && out.contains("error:"), "{out:?}");
+}
+
+#[test]
 fn serve_runs_on_windows_and_ctrl_c_stops_it() {
     let db = TestDb::new();
     db.employees(&[("Mia", "mia@example.com", "MANAGEMENT")]);
