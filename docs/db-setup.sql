@@ -24,7 +24,7 @@ revoke create on schema public from public;
 grant usage on schema public to epic_app;
 grant select, insert, update, delete
     on employees, clients, contracts, events, sessions, refresh_tokens, login_failures,
-       login_failures_by_source
+       login_failures_by_source, idempotency_keys
     to epic_app;
 grant select on installation to epic_app;
 grant select, insert on audit_log to epic_app;

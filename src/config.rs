@@ -170,6 +170,8 @@ pub struct Settings {
     pub request_timeout_secs: u64,
     /// How long a streamed list waits for a client that does not read, in seconds.
     pub stream_idle_secs: u64,
+    /// Server mode: where `GET /metrics` is served (spec §15), if anywhere.
+    pub metrics_listen: Option<String>,
 }
 
 /// A connection URL whose password never shows in `Debug`.
@@ -341,7 +343,8 @@ impl Settings {
         let server = src.get("EPICCRM_SERVER").map(|s| ServerUrl::parse(&s)).transpose()?;
         let db_pool = int("EPICCRM_DB_POOL", 10, 1000)? as u32;
         let request_timeout_secs = int("EPICCRM_REQUEST_TIMEOUT_SECS", 30, 3600)? as u64;
-        let stream_idle_secs = int("EPICCRM_STREAM_IDLE_SECS", 30, 3600)? as u64;
+        // spec §15: a client that makes no read progress for 5 seconds loses its stream
+        let stream_idle_secs = int("EPICCRM_STREAM_IDLE_SECS", 5, 3600)? as u64;
         let trusted_proxies = match src.get("EPICCRM_TRUSTED_PROXIES") {
             None => vec![],
             Some(list) => list
@@ -369,6 +372,7 @@ impl Settings {
             trusted_proxies,
             request_timeout_secs,
             stream_idle_secs,
+            metrics_listen: src.get("EPICCRM_METRICS_LISTEN"),
             database_url,
             jwt_secret,
             access_minutes,

@@ -52,6 +52,18 @@ pub async fn begin(conn: &mut PgConnection) -> Result<Transaction<'_, Postgres>>
     Ok(conn.begin_with(BEGIN).await?)
 }
 
+/// Whether an error of a `COMMIT` leaves its outcome unknown: the connection broke (or the
+/// server went away) after the statement was sent, so the commit may have happened.
+pub fn commit_outcome_unknown(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P"))
+        }
+        _ => false,
+    }
+}
+
 /// A transaction for a streamed list.
 pub async fn begin_stream(conn: &mut PgConnection) -> Result<Transaction<'_, Postgres>> {
     Ok(conn.begin_with(BEGIN_STREAM).await?)
@@ -133,21 +145,25 @@ fn connect_error(err: sqlx::Error, place: &str) -> Error {
     mapped.with_source(err)
 }
 
-/// A pool for the server (`EPICCRM_DB_POOL` connections at most), connecting on demand. A
-/// request waits for a connection as long as its own deadline allows: behind a pooler on a
-/// busy machine, making a connection alone can take longer than `CONNECT_TIMEOUT` (measured
-/// in the test suite: PgBouncer's first server connection to a database, over 5 s), and a
-/// burst of requests queues for the pool's connections rather than failing.
+/// A pool for the server (`EPICCRM_DB_POOL` connections at most), connecting on demand.
+/// `wait` bounds one acquisition (the server's `health::acquire` goes on waiting while the
+/// pool is busy and the database answers, so that a burst queues rather than fails). Every
+/// connection is pinged before it is handed over: after PostgreSQL restarts, the dead ones
+/// are replaced, never given to a request (spec §15). The ping costs one round trip per
+/// request (measured in `docs/performance.md`).
 pub fn pool(options: &PgConnectOptions, size: u32, wait: Duration) -> PgPool {
     PgPoolOptions::new()
         .max_connections(size)
         .min_connections(0)
         .acquire_timeout(wait)
-        // a dead connection shows as an error on its first statement; a ping on every
-        // acquire would cost a round trip per request
-        .test_before_acquire(false)
+        .test_before_acquire(true)
         .idle_timeout(Some(Duration::from_secs(300)))
         .connect_lazy_with(everyday(options))
+}
+
+/// The options of the server's own connections (the pool's, the health probe's).
+pub fn server_options(options: &PgConnectOptions) -> PgConnectOptions {
+    everyday(options)
 }
 
 fn latest_version() -> i64 {

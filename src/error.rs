@@ -22,6 +22,12 @@ pub enum Kind {
     Conflict,
     /// 7: database unavailable, misconfigured, or schema not migrated.
     Unavailable,
+    /// 6 (a conflict with the current state): the employee already has as many lists
+    /// streaming from this server as fair use allows (spec §15); HTTP 429.
+    TooManyStreams,
+    /// 2 (invalid input): an `Idempotency-Key` already used for another request (spec §15);
+    /// HTTP 422.
+    IdempotencyMismatch,
 }
 
 impl Kind {
@@ -32,8 +38,9 @@ impl Kind {
             Kind::Unauthenticated => 3,
             Kind::Forbidden => 4,
             Kind::NotFound => 5,
-            Kind::Conflict => 6,
+            Kind::Conflict | Kind::TooManyStreams => 6,
             Kind::Unavailable => 7,
+            Kind::IdempotencyMismatch => 2,
         }
     }
 }
@@ -49,6 +56,9 @@ pub struct Error {
     plain: bool,
     /// Ctrl-C at a prompt: exit 130, as a program ended by Ctrl-C (SIGINT) exits.
     interrupted: bool,
+    /// A write whose outcome is unknown: its answer was lost after it was sent (a `COMMIT`,
+    /// or a request to a server), so it may have been applied.
+    maybe_applied: bool,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -62,7 +72,19 @@ impl Error {
             source: None,
             plain: false,
             interrupted: false,
+            maybe_applied: false,
         }
+    }
+    /// A write sent whose answer never came (exit 7): it may have been applied. The backend
+    /// adds the command that shows whether it was (`contract show 9`).
+    pub fn maybe_applied(what: impl fmt::Display) -> Self {
+        Error {
+            maybe_applied: true,
+            ..Self::unavailable(format!("{what}: the change may have been applied"))
+        }
+    }
+    pub fn is_maybe_applied(&self) -> bool {
+        self.maybe_applied
     }
     /// The user answered no at a prompt (exit 2, as `gh` does): nothing was changed, and
     /// that is not an error to shout about.

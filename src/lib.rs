@@ -16,6 +16,7 @@ pub mod domain;
 pub mod embedded;
 pub mod error;
 pub mod localdb;
+pub mod metrics;
 pub mod output;
 pub mod repo;
 pub mod server;

@@ -11,8 +11,9 @@ pub struct AuditEntry {
     /// The actor's name when the change was made (kept after the employee is deleted).
     pub actor_name: Option<String>,
     pub action: String,
-    pub entity: String,
-    pub entity_id: i64,
+    /// `null` (and no id) for an entry about no row: a failed login with an unknown e-mail.
+    pub entity: Option<String>,
+    pub entity_id: Option<i64>,
     pub changes: serde_json::Value,
 }
 

@@ -117,6 +117,20 @@ pub struct EmployeeDelete {
     pub id: i64,
 }
 
+/// `employee unlock ID`: lifts a login lockout (spec §15).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EmployeeUnlock {
+    pub id: i64,
+}
+
+/// What `employee unlock` did.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Unlocked {
+    pub id: i64,
+    /// The account was locked out until now (else there was nothing to lift).
+    pub was_locked: bool,
+}
+
 endpoints! {
     EmployeeShow => Employee, Get "/v1/employees/{id}";
     EmployeeUpdate => Employee, Patch "/v1/employees/{id}";
@@ -124,6 +138,7 @@ endpoints! {
     Deactivate => Employee, Post "/v1/employees/{id}/deactivate";
     Reactivate => Employee, Post "/v1/employees/{id}/reactivate";
     EmployeeDelete => Employee, Delete "/v1/employees/{id}";
+    EmployeeUnlock => Unlocked, Post "/v1/employees/{id}/unlock";
 }
 
 impl super::Endpoint for NewEmployee {

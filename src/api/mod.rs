@@ -39,8 +39,8 @@ pub use contract::{
     ContractUpdate, NewContract,
 };
 pub use employee::{
-    Deactivate, Employee, EmployeeDelete, EmployeeQuery, EmployeeShow, EmployeeUpdate, NewEmployee,
-    Reactivate, SetPassword,
+    Deactivate, Employee, EmployeeDelete, EmployeeQuery, EmployeeShow, EmployeeUnlock,
+    EmployeeUpdate, NewEmployee, Reactivate, SetPassword, Unlocked,
 };
 pub use event::{
     Event, EventAssign, EventDelete, EventQuery, EventShow, EventUnassign, EventUpdate, NewEvent,
@@ -90,6 +90,29 @@ pub trait Endpoint: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// The route with this request's values in it.
     fn path(&self) -> String {
         fill_route(Self::ROUTE, &serde_json::to_value(self).unwrap_or_default())
+    }
+}
+
+/// Whether a request is a write for the `Idempotency-Key` protocol (spec §15): every `POST`,
+/// `PUT`, `PATCH` and `DELETE` under `/v1` but the session endpoints and the preflight check
+/// (which changes nothing the user asked for, and which a command sends before its write).
+pub fn is_write(verb: Verb, route: &str) -> bool {
+    verb != Verb::Get
+        && route.starts_with("/v1/")
+        && !route.starts_with("/v1/session")
+        && route != <Preflight as Endpoint>::ROUTE
+}
+
+/// The command that shows whether a write whose answer was lost was applied (spec §15): `show`
+/// of the row its path names (`/v1/contracts/9/payments`: `epicevents contract show 9`), or
+/// the list for a create (`/v1/clients`: `epicevents client list`).
+pub fn check_command(path: &str) -> String {
+    let mut parts = path.trim_start_matches("/v1/").split('/');
+    let noun = parts.next().unwrap_or("");
+    let singular = noun.strip_suffix('s').unwrap_or(noun);
+    match parts.next() {
+        Some(id) if id.parse::<i64>().is_ok() => format!("epicevents {singular} show {id}"),
+        _ => format!("epicevents {singular} list"),
     }
 }
 
@@ -260,6 +283,27 @@ mod tests {
         assert_eq!(r.path(), "/v1/clients/12/reassign");
         assert_eq!(ClientShow { id: 3 }.path(), "/v1/clients/3");
         assert_eq!(WhoAmI {}.path(), "/v1/me");
+    }
+
+    #[test]
+    fn writes_are_every_change_but_sessions_and_the_preflight() {
+        assert!(is_write(ContractPay::VERB, ContractPay::ROUTE));
+        assert!(is_write(Verb::Delete, "/v1/events/{id}"));
+        assert!(!is_write(Verb::Get, "/v1/contracts/{id}"));
+        assert!(!is_write(Verb::Post, "/v1/session"));
+        assert!(!is_write(Verb::Post, "/v1/session/refresh"));
+        assert!(!is_write(Preflight::VERB, Preflight::ROUTE));
+    }
+
+    #[test]
+    fn a_lost_write_is_checked_with_show_or_with_the_list() {
+        assert_eq!(check_command("/v1/contracts/9/payments"), "epicevents contract show 9");
+        assert_eq!(check_command("/v1/employees/3"), "epicevents employee show 3");
+        assert_eq!(check_command("/v1/clients"), "epicevents client list");
+        assert_eq!(
+            check_command(&EventAssign { id: 4, support_id: 2 }.path()),
+            "epicevents event show 4"
+        );
     }
 
     #[test]

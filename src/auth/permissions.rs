@@ -81,6 +81,7 @@ permission_table! {
     EmployeeDeactivate  "employee deactivate"        => [NotSelf,   No,       No],
     EmployeeReactivate  "employee reactivate"        => [NotSelf,   No,       No],
     EmployeeDelete      "employee delete"            => [NotSelf,   No,       No],
+    EmployeeUnlock      "employee unlock"            => [Yes,       No,       No],
     ClientList          "client list"                => [Yes,       Yes,      Yes],
     ClientListMine      "client list --mine"         => [No,        Yes,      No],
     ClientShow          "client show"                => [Yes,       Yes,      Yes],

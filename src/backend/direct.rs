@@ -61,6 +61,11 @@ impl Database {
         self.conn.as_mut().ok_or_else(|| Error::unavailable("BUG: no connection"))
     }
 
+    /// The connection made so far, handed over (the server keeps it to probe the database).
+    pub fn take_conn(&mut self) -> Option<PgConnection> {
+        self.conn.take()
+    }
+
     /// A connection whatever the schema's state (`db status`).
     pub async fn conn_unchecked(&mut self) -> Result<&mut PgConnection> {
         if self.conn.is_none() {
@@ -196,7 +201,11 @@ impl Direct {
     pub async fn call<R: Run>(&mut self, req: R) -> Result<R::Output> {
         let actor =
             if R::ANONYMOUS_OK { self.actor_if_any().await? } else { Some(self.actor().await?) };
-        req.run(self.db.conn().await?, actor.as_ref()).await
+        let path = req.path();
+        // a write whose COMMIT was sent and whose answer was lost says how to check it
+        req.run(self.db.conn().await?, actor.as_ref())
+            .await
+            .map_err(|e| super::with_check_hint(e, &path))
     }
 
     pub async fn list<Q: RunList>(

@@ -19,6 +19,16 @@ pub enum Backend {
     Remote(Box<Remote>),
 }
 
+/// A write whose outcome is unknown gets the command that shows whether it was applied
+/// (spec §15); any other error is left as it is.
+fn with_check_hint(e: crate::error::Error, path: &str) -> crate::error::Error {
+    if e.is_maybe_applied() {
+        e.with_hint(format!("check with `{}`", crate::api::check_command(path)))
+    } else {
+        e
+    }
+}
+
 /// What `login` did.
 pub struct LoggedIn {
     pub me: Me,

@@ -3,6 +3,12 @@
 //! The client holds neither `DATABASE_URL` nor the JWT secret; it refreshes its tokens
 //! before they expire (it reads their expiry, which needs no secret) or when the server says
 //! they have, one process at a time under the store's lock, as direct mode does.
+//!
+//! Every write carries an `Idempotency-Key`, one per command (spec §15): when its answer is
+//! lost (the connection closed or reset, no answer in time, 502/503/504), it is sent again
+//! with the same key for about 10 seconds, and the server answers a repeat with the first
+//! answer. When the outcome stays unknown, the user is told that the change may have been
+//! applied and which command shows whether it was.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +38,11 @@ const READ_TIMEOUT: Duration = Duration::from_secs(60);
 const MAX_RESPONSE: usize = 16 * 1024 * 1024;
 /// Refresh a little before the expiry, so that the token does not expire on its way.
 const EXPIRY_MARGIN_SECS: i64 = 10;
+/// How long a write whose answer was lost is sent again, and the first pause between two
+/// attempts (doubled each time, up to `RETRY_PAUSE_MAX`).
+const RETRY_FOR: Duration = Duration::from_secs(10);
+const RETRY_PAUSE: Duration = Duration::from_millis(250);
+const RETRY_PAUSE_MAX: Duration = Duration::from_secs(2);
 
 pub struct Remote {
     url: ServerUrl,
@@ -105,18 +116,80 @@ impl Remote {
         let body = R::VERB.has_body().then_some(&req);
         let bearer =
             if R::ANONYMOUS_OK { self.access_if_any().await? } else { Some(self.access().await?) };
-        let resp = self.http.send(R::VERB.as_str(), &path, bearer.as_deref(), body).await?;
-        match self.decode(resp).await {
-            Ok(v) => Ok(v),
-            // the server's clock says the token has expired: refresh once and try again
-            // (the request was refused before anything was done)
-            Err(Refused { expired: true, .. }) if bearer.is_some() => {
-                let stale = bearer.unwrap_or_default();
-                let access = self.refresh_after(&stale).await?;
-                let resp = self.http.send(R::VERB.as_str(), &path, Some(&access), body).await?;
-                self.decode(resp).await.map_err(|r| r.error)
+        let key = crate::api::is_write(R::VERB, R::ROUTE).then(|| uuid::Uuid::new_v4().to_string());
+        let key = key.as_deref();
+        let outcome = async {
+            let resp = self.send(R::VERB.as_str(), &path, bearer.as_deref(), body, key).await?;
+            match self.decode(resp).await {
+                Ok(v) => Ok(v),
+                // the server's clock says the token has expired: refresh once and try again
+                // (the request was refused before anything was done)
+                Err(Refused { expired: true, .. }) if bearer.is_some() => {
+                    let stale = bearer.clone().unwrap_or_default();
+                    let access = self.refresh_after(&stale).await?;
+                    let resp = self.send(R::VERB.as_str(), &path, Some(&access), body, key).await?;
+                    self.decode(resp).await.map_err(|r| r.error)
+                }
+                Err(r) => Err(r.error),
             }
-            Err(r) => Err(r.error),
+        };
+        outcome.await.map_err(|e| super::with_check_hint(e, &path))
+    }
+
+    /// Sends a request; a write (`key` given) again, with the same key, while its answer is
+    /// lost, for about [`RETRY_FOR`] with backoff. A write sent whose outcome stays unknown
+    /// is an error that says it may have been applied.
+    async fn send<B: serde::Serialize + ?Sized>(
+        &mut self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<&B>,
+        key: Option<&str>,
+    ) -> Result<Response<Incoming>> {
+        let Some(key) = key else { return self.http.send(method, path, bearer, body).await };
+        let deadline = std::time::Instant::now() + RETRY_FOR;
+        let mut pause = RETRY_PAUSE;
+        // whether an attempt may have been applied without its answer reaching us: it was
+        // sent and the connection broke or timed out, or a proxy answered 502/504 for the
+        // server. A 503 is the server's own answer (nothing committed: a 5xx is never kept),
+        // and a connection never made sent nothing.
+        let mut unknown = false;
+        loop {
+            let attempt = self.http.send_keyed(method, path, bearer, body, Some(key)).await;
+            let lost = match &attempt {
+                Ok(r) => matches!(r.status().as_u16(), 502..=504),
+                Err(f) => f.error.kind() == Kind::Unavailable,
+            };
+            unknown |= match &attempt {
+                Ok(r) => matches!(r.status().as_u16(), 502 | 504),
+                Err(f) => lost && f.sent,
+            };
+            if !lost || std::time::Instant::now() + pause > deadline {
+                return match attempt {
+                    Ok(r) if !lost => Ok(r),
+                    Err(f) if !lost => Err(f.error),
+                    // an earlier attempt may have been applied: whatever this one got, the
+                    // outcome is unknown (spec §15)
+                    Ok(r) if unknown => Err(Error::maybe_applied(format!(
+                        "the server {} answered {}{}",
+                        self.origin,
+                        r.status(),
+                        if r.status() == StatusCode::SERVICE_UNAVAILABLE {
+                            " after an attempt that got no answer"
+                        } else {
+                            " (a proxy in front of it?)"
+                        }
+                    ))),
+                    Err(f) if unknown => Err(Error::maybe_applied(f.error.message())),
+                    // nothing can have been applied: the server's own 503 says what it knows
+                    Ok(r) => Ok(r),
+                    Err(f) => Err(f.error),
+                };
+            }
+            tracing::debug!("no answer to {method} {path}; sending it again");
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(RETRY_PAUSE_MAX);
         }
     }
 
@@ -310,6 +383,13 @@ fn fresh(token: &str) -> bool {
         .is_none_or(|exp| exp > chrono::Utc::now().timestamp() + EXPIRY_MARGIN_SECS)
 }
 
+/// A request that failed, and whether it may have reached the server (it was sent on an open
+/// connection) or surely did not (no connection could be made).
+struct Failure {
+    error: Error,
+    sent: bool,
+}
+
 /// One HTTP/1.1 connection to the server, kept for the commands' few requests.
 struct Http {
     url: ServerUrl,
@@ -402,18 +482,33 @@ impl Http {
         bearer: Option<&str>,
         body: Option<&B>,
     ) -> Result<Response<Incoming>> {
+        self.send_keyed(method, path, bearer, body, None).await.map_err(|f| f.error)
+    }
+
+    /// [`Http::send`], with an `Idempotency-Key` when given; a failure says whether the
+    /// request may have reached the server.
+    async fn send_keyed<B: serde::Serialize + ?Sized>(
+        &mut self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<&B>,
+        key: Option<&str>,
+    ) -> std::result::Result<Response<Incoming>, Failure> {
+        let unsent = |error: Error| Failure { error, sent: false };
         let bytes = match body {
             Some(b) => Bytes::from(
-                serde_json::to_vec(b).map_err(|e| Error::internal("cannot encode a request", e))?,
+                serde_json::to_vec(b)
+                    .map_err(|e| unsent(Error::internal("cannot encode a request", e)))?,
             ),
             None => Bytes::new(),
         };
         let mut sender = match self.sender.take() {
             Some(mut s) => match s.ready().await {
                 Ok(()) => s,
-                Err(_) => self.connect().await?,
+                Err(_) => self.connect().await.map_err(unsent)?,
             },
-            None => self.connect().await?,
+            None => self.connect().await.map_err(unsent)?,
         };
         let mut req = Request::builder()
             .method(method)
@@ -424,25 +519,32 @@ impl Http {
         if let Some(t) = bearer {
             req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
         }
+        if let Some(k) = key {
+            req = req.header("idempotency-key", k);
+        }
         if body.is_some() {
             req = req.header(header::CONTENT_TYPE, "application/json");
         }
-        let req =
-            req.body(Full::new(bytes)).map_err(|e| Error::internal("cannot build a request", e))?;
+        let req = req
+            .body(Full::new(bytes))
+            .map_err(|e| unsent(Error::internal("cannot build a request", e)))?;
         let origin = self.origin();
+        let sent = |error: Error| Failure { error, sent: true };
         let resp = match tokio::time::timeout(READ_TIMEOUT, sender.send_request(req)).await {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => {
-                return Err(Error::unavailable(format!(
-                    "the server {origin} closed the connection without answering"
-                ))
-                .with_source(e));
+                return Err(sent(
+                    Error::unavailable(format!(
+                        "the server {origin} closed the connection without answering"
+                    ))
+                    .with_source(e),
+                ));
             }
             Err(_) => {
-                return Err(Error::unavailable(format!(
+                return Err(sent(Error::unavailable(format!(
                     "the server {origin} did not answer within {} seconds",
                     READ_TIMEOUT.as_secs()
-                )));
+                ))));
             }
         };
         self.sender = Some(sender);

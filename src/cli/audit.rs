@@ -25,7 +25,7 @@ impl Render for AuditEntry {
             output::local(&self.at),
             actor(self),
             self.action.clone(),
-            format!("{} {}", self.entity, self.entity_id),
+            entity(self),
             self.changes.to_string(),
         ]
     }
@@ -35,9 +35,18 @@ impl Render for AuditEntry {
             ("at", output::local(&self.at)),
             ("actor", actor(self)),
             ("action", self.action.clone()),
-            ("entity", format!("{} {}", self.entity, self.entity_id)),
+            ("entity", entity(self)),
             ("changes", self.changes.to_string()),
         ]
+    }
+}
+
+/// `client 4`, or nothing for an entry about no row.
+fn entity(e: &AuditEntry) -> String {
+    match (&e.entity, e.entity_id) {
+        (Some(what), Some(id)) => format!("{what} {id}"),
+        (Some(what), None) => what.clone(),
+        _ => String::new(),
     }
 }
 

@@ -5,8 +5,8 @@ use serde_json::json;
 
 use super::{Context, Paging, confirm_delete, id, input, nothing_to_update};
 use crate::api::{
-    Clearance, Deactivate, Employee, EmployeeDelete, EmployeeQuery, EmployeeShow, EmployeeUpdate,
-    Entity, NewEmployee, Preflight, Reactivate, SetPassword,
+    Clearance, Deactivate, Employee, EmployeeDelete, EmployeeQuery, EmployeeShow, EmployeeUnlock,
+    EmployeeUpdate, Entity, NewEmployee, Preflight, Reactivate, SetPassword,
 };
 use crate::domain::{Email, Name, Password, Role};
 use crate::error::{Error, Result};
@@ -142,6 +142,13 @@ pub enum EmployeeCmd {
         #[arg(value_parser = id)]
         id: i64,
     },
+    /// Lift a login lockout (too many failed logins) before its 15 minutes pass (MANAGEMENT)
+    #[command(after_help = "Example:\n  epicevents employee unlock 3")]
+    Unlock {
+        /// Employee id
+        #[arg(value_parser = id)]
+        id: i64,
+    },
     /// Delete an employee nothing refers to (MANAGEMENT)
     #[command(after_help = "Example:\n  epicevents employee delete 7 --yes")]
     Delete {
@@ -238,6 +245,15 @@ impl EmployeeCmd {
             EmployeeCmd::Reactivate { id } => {
                 let e = ctx.backend()?.call(Reactivate { id }).await?;
                 ctx.out.record(&e)
+            }
+            EmployeeCmd::Unlock { id } => {
+                let u = ctx.backend()?.call(EmployeeUnlock { id }).await?;
+                let what = if u.was_locked {
+                    format!("Employee {id} unlocked: they may log in again.")
+                } else {
+                    format!("Employee {id} was not locked out.")
+                };
+                ctx.out.done(&what, json!({ "id": u.id, "was_locked": u.was_locked }))
             }
             EmployeeCmd::Delete { id, yes } => {
                 confirm_delete(ctx, Entity::Employee, id, yes).await?;

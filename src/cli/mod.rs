@@ -81,7 +81,7 @@ pub enum Command {
     /// Check that the logged-in employee is a manager
     #[command(after_help = "Example:\n  epicevents management-only && echo 'I am a manager'")]
     ManagementOnly,
-    /// Employees: list, show, create, update, set-password, deactivate, reactivate, delete
+    /// Employees: list, show, create, update, set-password, deactivate, reactivate, unlock, delete
     #[command(subcommand, visible_alias = "employees")]
     Employee(employee::EmployeeCmd),
     /// Clients: list, show, create, update, reassign, delete

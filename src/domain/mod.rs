@@ -15,7 +15,7 @@ pub use id::{Attendees, parse_id};
 pub use money::Money;
 pub use password::{Password, deserialize_for_login};
 pub use role::Role;
-pub use text::{Name, Notes, OptionalText, escape_controls, is_bidi_control};
+pub use text::{Name, Notes, OptionalText, escape_controls, is_bidi_control, is_line_separator};
 pub use time::{EventPeriod, Timestamp};
 
 /// Serialises a type as its `Display` string and deserialises it through its parser, so that
@@ -103,7 +103,7 @@ mod properties {
             let t = s.trim();
             let want = !t.is_empty()
                 && t.chars().count() <= 200
-                && !t.chars().any(|c| c.is_control() || is_bidi_control(c));
+                && !t.chars().any(|c| c.is_control() || is_bidi_control(c) || is_line_separator(c));
             match Name::parse("name", &s) {
                 Ok(n) => { prop_assert!(want); prop_assert_eq!(n.as_str(), t); }
                 Err(_) => prop_assert!(!want),
@@ -113,7 +113,10 @@ mod properties {
         #[test]
         fn escaped_text_has_no_control_or_bidi_character(s in any::<String>()) {
             let e = escape_controls(&s);
-            prop_assert!(!e.chars().any(|c| c.is_control() || is_bidi_control(c)), "{e:?}");
+            prop_assert!(
+                !e.chars().any(|c| c.is_control() || is_bidi_control(c) || is_line_separator(c)),
+                "{e:?}"
+            );
         }
 
         #[test]

@@ -11,8 +11,15 @@ pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// The Unicode line and paragraph separators (U+2028, U+2029): not control characters, but
+/// line breaks to JavaScript, JSON readers and some terminals and editors. (NEL, U+0085, is a
+/// control character already.)
+pub fn is_line_separator(c: char) -> bool {
+    matches!(c, '\u{2028}' | '\u{2029}')
+}
+
 fn forbidden_in_line(c: char) -> bool {
-    c.is_control() || is_bidi_control(c)
+    c.is_control() || is_bidi_control(c) || is_line_separator(c)
 }
 
 /// `text` with every control character and bidirectional control written as an escape
@@ -45,7 +52,7 @@ fn check_line(field: &str, s: &str, max: usize) -> Result<(), String> {
     if s.chars().count() > max {
         return Err(format!("{field} is too long (at most {max} characters)"));
     }
-    if s.chars().any(|c| c == '\n' || c == '\r') {
+    if s.chars().any(|c| c == '\n' || c == '\r' || c == '\u{85}' || is_line_separator(c)) {
         return Err(format!("{field} must be a single line"));
     }
     if s.chars().any(forbidden_in_line) {
@@ -155,6 +162,12 @@ mod tests {
         assert!(Name::parse("name", "a\tb").is_err());
         assert!(Name::parse("name", "evil\u{202E}gnp.exe").is_err());
         assert!(Name::parse("name", &"x".repeat(201)).is_err());
+        // the Unicode line and paragraph separators and NEL are line breaks too
+        for sep in ['\u{2028}', '\u{2029}', '\u{85}'] {
+            let e = Name::parse("name", &format!("a{sep}b")).unwrap_err();
+            assert!(e.contains("single line"), "{sep:?}: {e}");
+            assert!(OptionalText::parse("company", &format!("a{sep}b")).is_err());
+        }
     }
 
     #[test]
@@ -178,5 +191,6 @@ mod tests {
         assert_eq!(escape_controls("plain"), "plain");
         assert_eq!(escape_controls("a\nb\tc\u{1b}[0m"), "a\\nb\\tc\\u{1b}[0m");
         assert_eq!(escape_controls("x\u{202e}y"), "x\\u{202e}y");
+        assert_eq!(escape_controls("x\u{2028}y\u{85}"), "x\\u{2028}y\\u{85}");
     }
 }

@@ -10,8 +10,9 @@ pub struct NewEntry<'a> {
     pub actor_id: Option<i64>,
     pub actor_name: Option<&'a str>,
     pub action: &'a str,
-    pub entity: &'a str,
-    pub entity_id: i64,
+    /// `None` (with no id) for an entry about no row: a failed login with an unknown e-mail.
+    pub entity: Option<&'a str>,
+    pub entity_id: Option<i64>,
     pub changes: &'a serde_json::Value,
 }
 

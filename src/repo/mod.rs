@@ -14,6 +14,7 @@ pub mod client;
 pub mod contract;
 pub mod employee;
 pub mod event;
+pub mod idempotency;
 pub mod installation;
 pub mod session;
 pub mod throttle;
@@ -250,12 +251,16 @@ pub const CONSTRAINTS: &[(&str, Kind, &str, &str)] = &[
     ("refresh_tokens_pkey", Kind::Conflict, "this refresh token already exists", ""),
     ("audit_log_pkey", Kind::Internal, "BUG: an audit id was reused", ""),
     ("login_failures_pkey", Kind::Internal, "BUG: a login counter was duplicated", ""),
-    ("login_failures_failures_check", Kind::Internal, "BUG: a negative login counter", ""),
+    ("login_failures_counts_check", Kind::Internal, "BUG: a negative login counter", ""),
     ("login_failures_by_source_pkey", Kind::Internal, "BUG: a login counter was duplicated", ""),
+    ("login_failures_by_source_counts_check", Kind::Internal, "BUG: a negative login counter", ""),
+    ("audit_log_entity_check", Kind::Internal, "BUG: an audit entity without its id", ""),
+    ("idempotency_keys_pkey", Kind::Internal, "BUG: an idempotency key was claimed twice", ""),
+    ("idempotency_keys_key_check", Kind::Usage, "an Idempotency-Key has 1 to 255 characters", ""),
     (
-        "login_failures_by_source_failures_check",
+        "idempotency_keys_answer_check",
         Kind::Internal,
-        "BUG: a negative login counter",
+        "BUG: an idempotency key with half an answer",
         "",
     ),
     ("installation_pkey", Kind::Internal, "BUG: a second installation row", ""),

@@ -101,6 +101,28 @@ pub async fn revoke_session(db: &mut PgConnection, id: Uuid) -> Result<bool> {
     Ok(r.rows_affected() == 1)
 }
 
+/// Ends a session (logout); returns whose it was (id and name) when it was live until now.
+pub async fn end_session(db: &mut PgConnection, id: Uuid) -> Result<Option<(i64, String)>> {
+    let row = sqlx::query_as!(
+        Ended,
+        r#"update sessions s set revoked_at = now() from employees e
+           where s.id = $1 and s.revoked_at is null and e.id = s.employee_id
+           returning e.id, e.first_name || ' ' || e.last_name as "name!""#,
+        id
+    )
+    .unnamed()
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| (r.id, r.name)))
+}
+
+struct Ended {
+    id: i64,
+    name: String,
+}
+
+super::positional! { Ended { id, name } }
+
 /// Revokes every live session of an employee, but `keep` (the caller's own, if any).
 pub async fn revoke_all_of(
     db: &mut PgConnection,

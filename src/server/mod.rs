@@ -8,7 +8,13 @@
 //! deadline per request (a streamed list goes on while its rows flow, and stops when its
 //! reader stops reading), one access-log line per request on stderr, and a graceful stop on
 //! SIGTERM or SIGINT: no new connections, requests in flight finish (10 s at most), exit 0.
+//!
+//! Staying up for everyone (spec §15): fair use of the pool (`fair`), a database probe apart
+//! from the pool (`health`), keyed writes kept 24 hours, and `/metrics` on a listener of its
+//! own (`EPICCRM_METRICS_LISTEN`).
 
+mod fair;
+mod health;
 mod routes;
 
 use std::net::{IpAddr, SocketAddr};
@@ -39,7 +45,15 @@ pub struct State {
     pub policy: Policy,
     pub trusted_proxies: Vec<IpAddr>,
     pub stream_idle: Duration,
+    pub fair: fair::Fair,
+    pub health: health::Health,
 }
+
+/// How often the server deletes the idempotency keys past their 24 hours.
+const EXPIRE_KEYS_EVERY: Duration = Duration::from_secs(600);
+/// After the drain, how long the pool may take to close: a list still holding a connection
+/// is not waited for (SIGTERM exits within 11 s, spec §15).
+const CLOSE_POOL: Duration = Duration::from_millis(500);
 
 /// The address a request came from (the TCP peer), set by the accept loop.
 #[derive(Clone, Copy, Debug)]
@@ -53,6 +67,8 @@ pub async fn serve(mut db: Database, listen: &str, ready: impl FnOnce(&str)) -> 
     let options = db.options_for_pool().await?;
     let jwt = db.jwt()?;
     let place = crate::db::place(&options);
+    // the connection that checked the schema probes the database from now on
+    let probe = db.take_conn();
     drop(db);
     let tls = tls_acceptor(&settings)?;
     let listener = TcpListener::bind(listen).await.map_err(|e| {
@@ -62,18 +78,31 @@ pub async fn serve(mut db: Database, listen: &str, ready: impl FnOnce(&str)) -> 
     let local = listener
         .local_addr()
         .map_err(|e| Error::internal("cannot read the listening address", e))?;
+    let metrics = match &settings.metrics_listen {
+        Some(addr) => Some(TcpListener::bind(addr).await.map_err(|e| {
+            Error::unavailable(format!("cannot listen on {addr} (EPICCRM_METRICS_LISTEN): {e}"))
+        })?),
+        None => None,
+    };
     let state = Arc::new(State {
-        pool: crate::db::pool(
-            &options,
-            settings.db_pool,
-            Duration::from_secs(settings.request_timeout_secs),
-        ),
+        pool: crate::db::pool(&options, settings.db_pool, health::POOL_ACQUIRE),
         jwt,
         policy: Policy { max_days: settings.session_max_days, rotate: settings.rotate_refresh },
         trusted_proxies: settings.trusted_proxies.clone(),
         stream_idle: Duration::from_secs(settings.stream_idle_secs),
+        fair: fair::Fair::new(settings.db_pool),
+        health: health::Health::new(crate::db::server_options(&options), probe),
     });
     let router = routes::router(state.clone(), Duration::from_secs(settings.request_timeout_secs));
+    let mut chores = tokio::task::JoinSet::new();
+    if let Some(listener) = metrics {
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::internal("cannot read the metrics address", e))?;
+        eprintln!("epicevents: metrics on http://{addr}/metrics");
+        chores.spawn(serve_metrics(listener, state.clone()));
+    }
+    chores.spawn(expire_keys(state.clone()));
     let scheme = if tls.is_some() { "https" } else { "http" };
     ready(&format!("{scheme}://{local} (database: {place})"));
 
@@ -137,8 +166,43 @@ pub async fn serve(mut db: Database, listen: &str, ready: impl FnOnce(&str)) -> 
             eprintln!("stopping: requests still running after {} s were cut off", DRAIN.as_secs());
         }
     }
-    state.pool.close().await;
+    chores.abort_all();
+    let _ = tokio::time::timeout(CLOSE_POOL, state.pool.close()).await;
     Ok(())
+}
+
+/// `GET /metrics` (spec §15) on its own listener: no authentication, so bound to a private
+/// address; the API's port does not serve it.
+async fn serve_metrics(listener: TcpListener, state: Arc<State>) {
+    let render = move || {
+        let (size, idle) = (state.pool.size(), state.pool.num_idle() as u32);
+        let text = crate::metrics::render(size.saturating_sub(idle), idle);
+        async move { ([(axum::http::header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text) }
+    };
+    let app = axum::Router::new().route("/metrics", axum::routing::get(render));
+    if let Err(e) = axum::serve(listener, app).await {
+        eprintln!("error: the metrics listener stopped: {e}");
+    }
+}
+
+/// Deletes the idempotency keys past their 24 hours, at start and every 10 minutes (every
+/// server does it; a delete finds nothing to do the second time).
+async fn expire_keys(state: Arc<State>) {
+    loop {
+        let done = async {
+            let mut conn = state.pool.acquire().await?;
+            let mut tx = crate::db::begin(&mut conn).await?;
+            let n = crate::repo::idempotency::expire(&mut tx).await?;
+            tx.commit().await?;
+            Ok::<u64, Error>(n)
+        };
+        match done.await {
+            Ok(n) if n > 0 => tracing::debug!("{n} idempotency keys expired"),
+            Ok(_) => {}
+            Err(e) => tracing::debug!("idempotency keys not expired this time: {e}"),
+        }
+        tokio::time::sleep(EXPIRE_KEYS_EVERY).await;
+    }
 }
 
 /// TLS from `EPICCRM_TLS_CERT` and `EPICCRM_TLS_KEY` (PEM), when both are set.

@@ -1,6 +1,10 @@
 //! The HTTP API (`docs/api.md`): one route per command, each running the request type of
 //! `api` through its service (`service::Run`, `service::RunList`), so that no rule is
 //! written twice. Errors are `{"kind", "message", "hint"}` with the status of their kind.
+//!
+//! Every handler checks the token's signature before it takes a database connection, takes
+//! its employee's turn (`fair`), and only then a connection; a write with an
+//! `Idempotency-Key` runs through `service::idempotency`.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -9,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Request, State as Shared};
+use axum::extract::{MatchedPath, Request, State as Shared};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -22,9 +26,11 @@ use tokio::sync::mpsc;
 use super::{MAX_BODY, Peer, State};
 use crate::api::{self, ApiError, Page, Trailer, Verb};
 use crate::auth::Actor;
+use crate::auth::jwt::Claims;
 use crate::error::{Error, Kind, Result};
 use crate::repo::RowSink;
-use crate::service::session::{self, Access};
+use crate::service::idempotency::{self, Answer, Keyed};
+use crate::service::session;
 use crate::service::{Run, RunList};
 
 type Routes = HashMap<&'static str, MethodRouter<Arc<State>>>;
@@ -63,6 +69,7 @@ pub fn router(state: Arc<State>, deadline: Duration) -> Router {
     endpoint::<api::Deactivate>(&mut routes);
     endpoint::<api::Reactivate>(&mut routes);
     endpoint::<api::EmployeeDelete>(&mut routes);
+    endpoint::<api::EmployeeUnlock>(&mut routes);
     listing::<api::ClientQuery>(&mut routes);
     endpoint::<api::ClientShow>(&mut routes);
     endpoint::<api::NewClient>(&mut routes);
@@ -119,6 +126,8 @@ fn status(kind: Kind) -> StatusCode {
         Kind::Conflict => StatusCode::CONFLICT,
         Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        Kind::TooManyStreams => StatusCode::TOO_MANY_REQUESTS,
+        Kind::IdempotencyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 
@@ -139,6 +148,11 @@ fn api_failure(e: &ApiError) -> Response {
 /// An error as the client sees it; an unexpected one is also logged with its cause and
 /// reported (without personal data) to Sentry when configured.
 fn failure(e: &Error) -> Response {
+    let a = error_answer(e);
+    answered(a.status, a.body)
+}
+
+fn error_answer(e: &Error) -> Answer {
     if e.kind() == Kind::Internal {
         match e.cause() {
             Some(c) => eprintln!("error: {}: {c:#}", e.message()),
@@ -146,7 +160,24 @@ fn failure(e: &Error) -> Response {
         }
         crate::telemetry::report_error(e, "serve");
     }
-    api_failure(&ApiError::from(e))
+    let body = serde_json::to_vec(&ApiError::from(e)).unwrap_or_default();
+    Answer { status: status(e.kind()).as_u16(), body }
+}
+
+/// What a command answers, as sent (and as kept for a repeat of its Idempotency-Key).
+fn answer<T: Serialize>(out: Result<T>) -> Answer {
+    match out
+        .and_then(|v| serde_json::to_vec(&v).map_err(|e| Error::internal("cannot encode JSON", e)))
+    {
+        Ok(body) => Answer { status: 200, body },
+        Err(e) => error_answer(&e),
+    }
+}
+
+fn answered(status: u16, body: Vec<u8>) -> Response {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (code, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body)
+        .into_response()
 }
 
 fn with_employee(mut resp: Response, employee: Option<i64>) -> Response {
@@ -176,6 +207,9 @@ fn decode<R: serde::de::DeserializeOwned>(route: &str, path: &str, body: &[u8]) 
         serde_json::from_slice(body)
             .map_err(|e| Error::usage(format!("the request body is not valid JSON: {e}")))?
     };
+    if holds_nul(&v) {
+        return Err(nul_refused());
+    }
     let obj =
         v.as_object_mut().ok_or_else(|| Error::usage("the request body must be a JSON object"))?;
     for (k, val) in path_params(route, path) {
@@ -186,6 +220,21 @@ fn decode<R: serde::de::DeserializeOwned>(route: &str, path: &str, body: &[u8]) 
         obj.insert(k, val);
     }
     serde_json::from_value(v).map_err(|e| Error::usage(format!("invalid request: {e}")))
+}
+
+/// Whether a JSON value holds a NUL character anywhere (PostgreSQL text cannot: spec §15
+/// makes it a 400, not a database error).
+fn holds_nul(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(a) => a.iter().any(holds_nul),
+        serde_json::Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
+}
+
+fn nul_refused() -> Error {
+    Error::usage("the request holds a NUL character (\\u0000), which no text may contain")
 }
 
 /// The body, at most `MAX_BODY` bytes: over it (announced or not) is a 413.
@@ -199,29 +248,53 @@ fn too_large() -> Response {
 }
 
 async fn acquire(s: &State) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>> {
-    Ok(s.pool.acquire().await?)
+    super::health::acquire(&s.pool, &s.health).await
 }
 
-/// The employee behind the bearer token, if the request has one. An expired token is a 401
-/// whose `reason` tells the client to refresh and try again.
-async fn authenticate(
-    s: &State,
-    conn: &mut PgConnection,
-    headers: &HeaderMap,
-) -> std::result::Result<Option<Actor>, Response> {
+/// The bearer token's claims, if the request has one, checked without the database
+/// (signature, audience, expiry): a bad token never takes a connection. An expired token is
+/// a 401 whose `reason` tells the client to refresh and try again.
+fn bearer(s: &State, headers: &HeaderMap) -> std::result::Result<Option<Claims>, ApiError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
     let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).ok_or_else(|| {
-        failure(&Error::unauthenticated("the Authorization header must be `Bearer TOKEN`"))
+        ApiError::from(&Error::unauthenticated("the Authorization header must be `Bearer TOKEN`"))
     })?;
-    match session::authenticate(conn, &s.jwt, token.trim(), s.policy).await {
-        Ok(Access::Valid(a)) => Ok(Some(a)),
-        Ok(Access::Expired) => Err(api_failure(&ApiError {
+    match session::check_token(&s.jwt, token.trim()) {
+        Ok(Some(c)) => Ok(Some(c)),
+        Ok(None) => Err(ApiError {
             kind: Kind::Unauthenticated,
             message: "the access token has expired".into(),
             hint: Some("refresh it with POST /v1/session/refresh".into()),
             reason: Some("token_expired".into()),
-        })),
-        Err(e) => Err(failure(&e)),
+        }),
+        Err(e) => Err(ApiError::from(&e)),
+    }
+}
+
+/// The employee a token's claims name, as the database has them now.
+async fn authenticate(
+    s: &State,
+    conn: &mut PgConnection,
+    claims: Option<&Claims>,
+) -> std::result::Result<Option<Actor>, Response> {
+    let Some(claims) = claims else { return Ok(None) };
+    session::actor(conn, claims, s.policy).await.map(Some).map_err(|e| failure(&e))
+}
+
+/// The employee a checked token names (for their turn: a token whose subject is not an id
+/// is refused when the database is asked).
+fn employee_of(claims: Option<&Claims>) -> Option<i64> {
+    claims.and_then(|c| c.employee_id().ok())
+}
+
+/// The `Idempotency-Key` of a write, if it has one: 1 to 255 letters, digits and `-_.:~+/=`.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>> {
+    let Some(v) = headers.get("idempotency-key") else { return Ok(None) };
+    match v.to_str().map(str::trim) {
+        Ok(k) if crate::repo::idempotency::valid_key(k) => Ok(Some(k.to_owned())),
+        _ => Err(Error::usage(
+            "the Idempotency-Key header must be 1 to 255 letters, digits and -_.:~+/=",
+        )),
     }
 }
 
@@ -236,27 +309,53 @@ async fn call<R: Run>(Shared(s): Shared<Arc<State>>, req: Request) -> Response {
         Ok(b) => b,
         Err(resp) => return resp,
     };
+    // who asks comes first: an anonymous caller learns nothing of a request's rules
+    let claims = match bearer(&s, &parts.headers) {
+        Ok(c) => c,
+        Err(a) => return api_failure(&a),
+    };
+    if claims.is_none() && !R::ANONYMOUS_OK {
+        return failure(&not_logged_in());
+    }
+    let _turn = s.fair.turn(employee_of(claims.as_ref())).await;
     let mut conn = match acquire(&s).await {
         Ok(c) => c,
         Err(e) => return failure(&e),
     };
-    // who asks comes first: an anonymous caller learns nothing of a request's rules
-    let actor = match authenticate(&s, &mut conn, &parts.headers).await {
+    let actor = match authenticate(&s, &mut conn, claims.as_ref()).await {
         Ok(a) => a,
         Err(resp) => return resp,
     };
-    if actor.is_none() && !R::ANONYMOUS_OK {
-        return failure(&not_logged_in());
-    }
+    let employee = actor.as_ref().map(|a| a.id);
     let request = match decode::<R>(R::ROUTE, parts.uri.path(), &body) {
         Ok(r) => r,
-        Err(e) => return with_employee(failure(&e), actor.map(|a| a.id)),
+        Err(e) => return with_employee(failure(&e), employee),
     };
-    let resp = match request.run(&mut conn, actor.as_ref()).await {
-        Ok(out) => json_response(StatusCode::OK, &out),
-        Err(e) => failure(&e),
+    let key = match idempotency_key(&parts.headers) {
+        Ok(k) if api::is_write(R::VERB, R::ROUTE) => k,
+        Ok(_) => None,
+        Err(e) => return with_employee(failure(&e), employee),
     };
-    with_employee(resp, actor.map(|a| a.id))
+    let resp = match (key, &actor) {
+        (Some(key), Some(actor)) => {
+            let print = idempotency::fingerprint(parts.method.as_str(), parts.uri.path(), &body);
+            match idempotency::keyed(&mut conn, actor, &key, &print, request, answer).await {
+                Ok(Keyed::Answered(a)) => answered(a.status, a.body),
+                Ok(Keyed::Replayed(a)) => {
+                    let mut resp = answered(a.status, a.body);
+                    resp.headers_mut()
+                        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+                    resp
+                }
+                Err(e) => failure(&e),
+            }
+        }
+        _ => {
+            let a = answer(request.run(&mut conn, actor.as_ref()).await);
+            answered(a.status, a.body)
+        }
+    };
+    with_employee(resp, employee)
 }
 
 /// Rows go out as JSON lines in chunks of about this size.
@@ -319,6 +418,10 @@ impl<T: Serialize + Send> RowSink<T> for ChannelSink {
 
 async fn list<Q: RunList>(Shared(s): Shared<Arc<State>>, req: Request) -> Response {
     let query = req.uri().query().unwrap_or("");
+    // `%00` is the only way a NUL gets into a query string
+    if query.contains("%00") {
+        return failure(&nul_refused());
+    }
     let parsed = serde_urlencoded::from_str::<Q>(query)
         .and_then(|q| Ok((q, serde_urlencoded::from_str::<Page>(query)?)));
     let (q, page) = match parsed {
@@ -328,11 +431,27 @@ async fn list<Q: RunList>(Shared(s): Shared<Arc<State>>, req: Request) -> Respon
     if let Err(e) = page.check() {
         return failure(&e);
     }
+    let claims = match bearer(&s, req.headers()) {
+        Ok(Some(c)) => c,
+        Ok(None) => return failure(&not_logged_in()),
+        Err(a) => return api_failure(&a),
+    };
+    let Some(who) = employee_of(Some(&claims)) else {
+        return failure(&Error::unauthenticated("the stored session is invalid"));
+    };
+    // fair use (spec §15): two streams per employee, half the pool for all streams, and the
+    // employee's own share of the pool
+    let slot = match s.fair.stream_slot(who) {
+        Ok(slot) => slot,
+        Err(e) => return with_employee(failure(&e), Some(who)),
+    };
+    let stream_turn = s.fair.stream_turn().await;
+    let turn = s.fair.turn(Some(who)).await;
     let mut conn = match acquire(&s).await {
         Ok(c) => c,
         Err(e) => return failure(&e),
     };
-    let actor = match authenticate(&s, &mut conn, req.headers()).await {
+    let actor = match authenticate(&s, &mut conn, Some(&claims)).await {
         Ok(Some(a)) => a,
         Ok(None) => return failure(&not_logged_in()),
         Err(resp) => return resp,
@@ -340,7 +459,10 @@ async fn list<Q: RunList>(Shared(s): Shared<Arc<State>>, req: Request) -> Respon
     let (tx, mut rx) = mpsc::channel::<Result<Bytes>>(8);
     let idle = s.stream_idle;
     let employee = actor.id;
+    let open = crate::metrics::OpenStream::start();
     tokio::spawn(async move {
+        // held while the list runs, given back with its connection
+        let _held = (slot, stream_turn, turn, open);
         let mut sink = ChannelSink {
             tx: tx.clone(),
             buf: Vec::with_capacity(CHUNK),
@@ -436,6 +558,7 @@ async fn login(Shared(s): Shared<Arc<State>>, req: Request) -> Response {
         Ok(r) => r,
         Err(e) => return failure(&e),
     };
+    let _turn = s.fair.turn(None).await;
     let mut conn = match acquire(&s).await {
         Ok(c) => c,
         Err(e) => return failure(&e),
@@ -458,6 +581,7 @@ async fn refresh(Shared(s): Shared<Arc<State>>, req: Request) -> Response {
         Ok(r) => r,
         Err(e) => return failure(&e),
     };
+    let _turn = s.fair.turn(None).await;
     let mut conn = match acquire(&s).await {
         Ok(c) => c,
         Err(e) => return failure(&e),
@@ -478,6 +602,7 @@ async fn logout(Shared(s): Shared<Arc<State>>, req: Request) -> Response {
         Ok(r) => r,
         Err(e) => return failure(&e),
     };
+    let _turn = s.fair.turn(None).await;
     let mut conn = match acquire(&s).await {
         Ok(c) => c,
         Err(e) => return failure(&e),
@@ -488,12 +613,12 @@ async fn logout(Shared(s): Shared<Arc<State>>, req: Request) -> Response {
     }
 }
 
-/// 200 while the database answers, 503 otherwise.
+/// 200 while the database answers, 503 otherwise: on a connection of its own, so that a busy
+/// pool never makes a load balancer drop the server (spec §15).
 async fn healthz(Shared(s): Shared<Arc<State>>) -> Response {
-    let ping = crate::db::simple_scalar::<i32>(&s.pool, "select 1");
-    match tokio::time::timeout(Duration::from_secs(2), ping).await {
-        Ok(Ok(_)) => json_response(StatusCode::OK, &serde_json::json!({ "status": "ok" })),
-        _ => json_response(
+    match s.health.answers().await {
+        true => json_response(StatusCode::OK, &serde_json::json!({ "status": "ok" })),
+        false => json_response(
             StatusCode::SERVICE_UNAVAILABLE,
             &serde_json::json!({ "status": "database unavailable" }),
         ),
@@ -530,18 +655,25 @@ async fn json_errors(req: Request, next: Next) -> Response {
 }
 
 /// One line per request on stderr: time, method, path (never the query or the body), status,
-/// time to the response's start, and the employee it ran as.
+/// time to the response's start, and the employee it ran as; and the request counted in the
+/// metrics by its route's template.
 async fn access_log(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let resp = next.run(req).await;
     let who = resp.extensions().get::<EmployeeId>().map_or("-".to_owned(), |e| e.0.to_string());
+    let elapsed = started.elapsed().as_secs_f64();
+    crate::metrics::request(method.as_str(), &route, resp.status().as_u16(), elapsed);
     eprintln!(
         "{} {method} {path} {} {:.1}ms employee={who}",
         chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
         resp.status().as_u16(),
-        started.elapsed().as_secs_f64() * 1000.0
+        elapsed * 1000.0
     );
     resp
 }

@@ -18,6 +18,19 @@ pub enum Change {
     Bootstrap,
     /// `demo` filled the database.
     Demo,
+    /// A login, a logout, a failed login or a lockout (spec §15).
+    Session(SessionEvent),
+}
+
+/// What happened to a login session, for the audit trail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// A password was checked and found wrong.
+    LoginFailed,
+    /// That failure reached the limit: the account is locked out for the rest of the window.
+    Lockout,
+    Login,
+    Logout,
 }
 
 impl Change {
@@ -30,6 +43,13 @@ impl Change {
             }
             Change::Bootstrap => "employee.bootstrap".to_owned(),
             Change::Demo => "database.demo".to_owned(),
+            Change::Session(e) => match e {
+                SessionEvent::LoginFailed => "session.login_failed",
+                SessionEvent::Lockout => "session.lockout",
+                SessionEvent::Login => "session.login",
+                SessionEvent::Logout => "session.logout",
+            }
+            .to_owned(),
         }
     }
 
@@ -42,7 +62,7 @@ impl Change {
                 Some("event") => "event",
                 _ => "other",
             },
-            Change::Bootstrap => "employee",
+            Change::Bootstrap | Change::Session(_) => "employee",
             Change::Demo => "database",
         }
     }
@@ -95,5 +115,6 @@ mod tests {
         assert_eq!(Change::Command(Action::EmployeeSetPassword).name(), "employee.set_password");
         assert_eq!(Change::Command(Action::EventUnassign).entity(), "event");
         assert_eq!(Change::Bootstrap.name(), "employee.bootstrap");
+        assert_eq!(Change::Session(SessionEvent::LoginFailed).name(), "session.login_failed");
     }
 }

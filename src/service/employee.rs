@@ -6,8 +6,8 @@ use sqlx::PgConnection;
 use super::audit::{diff, snapshot};
 use super::{Change, Tx};
 use crate::api::{
-    Deactivate, Employee, EmployeeDelete, EmployeeQuery, EmployeeShow, EmployeeUpdate, NewEmployee,
-    Page, Reactivate, SetPassword,
+    Deactivate, Employee, EmployeeDelete, EmployeeQuery, EmployeeShow, EmployeeUnlock,
+    EmployeeUpdate, NewEmployee, Page, Reactivate, SetPassword, Unlocked,
 };
 use crate::auth::permissions::{Action, Facts};
 use crate::auth::{Actor, password};
@@ -183,6 +183,8 @@ pub async fn set_password(
     // a changed password ends the account's other sessions; the caller's own goes on
     let keep = own.then_some(actor.session);
     repo::session::revoke_all_of(&mut tx, req.id, keep).await?;
+    // and lifts a login lockout (spec §15): the new password is not what was being guessed
+    repo::throttle::reset(&mut tx, &e.email).await?;
     tx.audit(
         Some(actor),
         Change::Command(Action::EmployeeSetPassword),
@@ -201,22 +203,34 @@ pub async fn check_current_password(
     actor: &Actor,
     current: &crate::domain::Password,
 ) -> Result<()> {
+    super::session::take_login_slots(&mut *db, None, &actor.email).await?;
     let mut tx = Tx::begin(&mut *db).await?;
-    let throttled = repo::throttle::count_attempt(&mut tx, &actor.email).await?;
     let hash = repo::employee::password_hash(&mut tx, actor.id).await?;
     tx.commit(None).await?;
-    if let Some(until) = throttled {
-        return Err(Error::unauthenticated(format!(
-            "too many failed attempts for this account: {}",
-            super::session::retry_in(until)
-        )));
+    let ok = password::verify(current, hash.as_deref().unwrap_or(password::dummy_hash())).await?;
+    let mut tx = Tx::begin(db).await?;
+    if super::session::finish_login_slots(&mut tx, None, &actor.email, ok).await? {
+        let about = Some((actor.id, ""));
+        tx.audit_session(super::SessionEvent::Lockout, about, json!({ "source": null })).await?;
+        crate::metrics::lockout();
     }
-    if !password::verify(current, hash.as_deref().unwrap_or(password::dummy_hash())).await? {
+    tx.commit(None).await?;
+    if !ok {
         return Err(Error::unauthenticated("the current password is wrong"));
     }
+    Ok(())
+}
+
+/// Lifts a login lockout (MANAGEMENT; also when there is none, spec §15).
+pub async fn unlock(db: &mut PgConnection, actor: &Actor, req: EmployeeUnlock) -> Result<Unlocked> {
+    actor.authorize(Action::EmployeeUnlock, target(req.id))?;
     let mut tx = Tx::begin(db).await?;
-    repo::throttle::reset(&mut tx, &actor.email).await?;
-    tx.commit(None).await
+    let e = found(repo::employee::get(&mut tx, req.id).await?, "employee", req.id)?;
+    let was_locked = repo::throttle::reset(&mut tx, &e.email).await?;
+    let details = json!({ "was_locked": was_locked });
+    tx.audit(Some(actor), Change::Command(Action::EmployeeUnlock), req.id, details).await?;
+    tx.commit(Some(actor)).await?;
+    Ok(Unlocked { id: req.id, was_locked })
 }
 
 pub async fn deactivate(db: &mut PgConnection, actor: &Actor, req: Deactivate) -> Result<Employee> {

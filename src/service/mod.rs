@@ -14,6 +14,7 @@ pub mod contract;
 pub mod demo;
 pub mod employee;
 pub mod event;
+pub mod idempotency;
 pub mod preflight;
 pub mod seed;
 pub mod session;
@@ -27,19 +28,34 @@ use crate::auth::Actor;
 use crate::error::{Error, Result};
 use crate::repo::{self, RowSink};
 
-pub use audit::Change;
+pub use audit::{Change, SessionEvent};
 
 /// The transaction of a command: the everyday timeouts, the audit rows it records, and the
 /// re-check of its author at commit. Dropped without `commit`, it rolls back and reports
 /// nothing.
 pub struct Tx<'c> {
-    inner: Transaction<'c, Postgres>,
-    events: Vec<(String, &'static str, i64, Option<&'static str>)>,
+    inner: Inner<'c>,
+    events: Vec<BusinessEvent>,
+}
+
+/// What the audit trail also tells Sentry once committed: action, entity, id, actor's role.
+pub(crate) type BusinessEvent = (String, &'static str, i64, Option<&'static str>);
+
+enum Inner<'c> {
+    /// A transaction of its own.
+    Own(Transaction<'c, Postgres>),
+    /// A part of a keyed write's transaction ([`idempotency`]), from a savepoint: its commit
+    /// is the write's.
+    Part(&'c mut PgConnection),
 }
 
 impl<'c> Tx<'c> {
     pub async fn begin(conn: &'c mut PgConnection) -> Result<Tx<'c>> {
-        Ok(Tx { inner: crate::db::begin(conn).await?, events: Vec::new() })
+        if idempotency::nested(conn) {
+            idempotency::begin_part(conn).await?;
+            return Ok(Tx { inner: Inner::Part(conn), events: Vec::new() });
+        }
+        Ok(Tx { inner: Inner::Own(crate::db::begin(conn).await?), events: Vec::new() })
     }
 
     /// Records a change in the audit trail, in this transaction.
@@ -53,13 +69,13 @@ impl<'c> Tx<'c> {
         let action = change.name();
         let name = actor.map(Actor::name);
         repo::audit::insert(
-            &mut self.inner,
+            self,
             &repo::audit::NewEntry {
                 actor_id: actor.map(|a| a.id),
                 actor_name: name.as_deref(),
                 action: &action,
-                entity: change.entity(),
-                entity_id,
+                entity: Some(change.entity()),
+                entity_id: Some(entity_id),
                 changes: &details,
             },
         )
@@ -68,29 +84,89 @@ impl<'c> Tx<'c> {
         Ok(())
     }
 
+    /// Records a session event (spec §15) about the employee `about` (id and name; `None` for
+    /// an unknown e-mail, which makes an entry about no row). A login or a logout is the
+    /// employee's own act; a failure or a lockout is no one's.
+    pub async fn audit_session(
+        &mut self,
+        event: SessionEvent,
+        about: Option<(i64, &str)>,
+        details: serde_json::Value,
+    ) -> Result<()> {
+        let change = Change::Session(event);
+        let acted = matches!(event, SessionEvent::Login | SessionEvent::Logout);
+        let actor = about.filter(|_| acted);
+        repo::audit::insert(
+            self,
+            &repo::audit::NewEntry {
+                actor_id: actor.map(|a| a.0),
+                actor_name: actor.map(|a| a.1),
+                action: &change.name(),
+                entity: about.map(|_| change.entity()),
+                entity_id: about.map(|a| a.0),
+                changes: &details,
+            },
+        )
+        .await
+    }
+
+    /// Rolls back now (rather than when the connection is next used): the locks it holds go.
+    pub async fn rollback(self) -> Result<()> {
+        match self.inner {
+            Inner::Own(t) => Ok(t.rollback().await?),
+            Inner::Part(conn) => idempotency::rollback_part(conn).await,
+        }
+    }
+
     /// Checks the author again (when there is one), commits, then reports the business events.
     pub async fn commit(mut self, actor: Option<&Actor>) -> Result<()> {
         if let Some(a) = actor {
-            recheck(&mut self.inner, a).await?;
+            recheck(&mut self, a).await?;
         }
-        self.inner.commit().await?;
-        for (action, entity, id, role) in self.events {
-            crate::telemetry::business_event(&action, entity, id, role);
+        let t = match self.inner {
+            Inner::Own(t) => t,
+            Inner::Part(_) => {
+                idempotency::commit_part(self.events);
+                return Ok(());
+            }
+        };
+        match t.commit().await {
+            Ok(()) => {}
+            // the answer to COMMIT was lost: the change may or may not be there (spec §15)
+            Err(e) if crate::db::commit_outcome_unknown(&e) => {
+                return Err(Error::maybe_applied("the database connection broke while committing")
+                    .with_source(e));
+            }
+            Err(e) => return Err(e.into()),
         }
+        report(self.events);
         Ok(())
+    }
+}
+
+/// The business events of a committed change, to Sentry.
+fn report(events: Vec<BusinessEvent>) {
+    for (action, entity, id, role) in events {
+        crate::telemetry::business_event(&action, entity, id, role);
     }
 }
 
 impl Deref for Tx<'_> {
     type Target = PgConnection;
     fn deref(&self) -> &PgConnection {
-        &self.inner
+        match &self.inner {
+            Inner::Own(t) => t,
+            Inner::Part(c) => c,
+        }
     }
 }
 
 impl DerefMut for Tx<'_> {
     fn deref_mut(&mut self) -> &mut PgConnection {
-        &mut self.inner
+        match &mut self.inner {
+            Inner::Own(t) => t,
+            Inner::Part(c) => c,
+        }
     }
 }
 
@@ -171,6 +247,7 @@ run! {
     api::Deactivate => employee::deactivate,
     api::Reactivate => employee::reactivate,
     api::EmployeeDelete => employee::delete,
+    api::EmployeeUnlock => employee::unlock,
     api::ClientShow => client::show,
     api::NewClient => client::create,
     api::ClientUpdate => client::update,

@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{Tx, deactivated, login_again};
+use super::{SessionEvent, Tx, deactivated, login_again};
 use crate::api::{Installation, InstallationShow, Login, ManagementOnly, Me, TokenPair, WhoAmI};
 use crate::auth::jwt::{Claims, Jwt, Rejection, TokenKind};
 use crate::auth::permissions::{Action, Facts};
@@ -43,9 +43,77 @@ pub fn retry_in(until: DateTime<Utc>) -> String {
     }
 }
 
+/// How long an attempt waits for the attempts of the same account (or address) that are
+/// being checked right now, before it gives up.
+const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Takes the throttle's slots for checking a password of `email` (known or not), from
+/// `source` when there is one (server mode): the address's first, then the e-mail's, always
+/// in that order. An attempt over a limit is refused without its password being looked at;
+/// one that finds the slots held by attempts being checked waits for them to end (spec §15:
+/// parallel logins with the right password all succeed, and only wrong ones count).
+pub async fn take_login_slots(
+    conn: &mut PgConnection,
+    source: Option<IpAddr>,
+    email: &str,
+) -> Result<()> {
+    use repo::throttle::Slot;
+    let started = std::time::Instant::now();
+    loop {
+        let mut tx = Tx::begin(&mut *conn).await?;
+        repo::throttle::prune(&mut tx).await?;
+        let (slot, what) = match source {
+            Some(ip) => match repo::throttle::take_source_slot(&mut tx, ip).await? {
+                Slot::Granted => {
+                    (repo::throttle::take_slot(&mut tx, email).await?, "for this account")
+                }
+                other => (other, "from this address"),
+            },
+            None => (repo::throttle::take_slot(&mut tx, email).await?, "for this account"),
+        };
+        match slot {
+            Slot::Granted => return tx.commit(None).await,
+            // nothing taken: the refusal is not an attempt
+            Slot::Locked(until) => {
+                tx.rollback().await?;
+                return Err(too_many(until, what));
+            }
+            Slot::Busy => {
+                tx.rollback().await?;
+                if started.elapsed() > BUSY_WAIT {
+                    return Err(Error::conflict(format!(
+                        "too many logins at once {what}; try again"
+                    )));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+    }
+}
+
+/// Gives the slots of [`take_login_slots`] back, the password checked: a failure counts, a
+/// success clears the e-mail's count. Returns whether this failure locked the account out.
+pub async fn finish_login_slots(
+    tx: &mut PgConnection,
+    source: Option<IpAddr>,
+    email: &str,
+    ok: bool,
+) -> Result<bool> {
+    if let Some(ip) = source {
+        repo::throttle::finish_source(&mut *tx, ip, ok).await?;
+    }
+    let failures = repo::throttle::finish(tx, email, ok).await?;
+    Ok(!ok && failures == repo::throttle::MAX_FAILURES)
+}
+
+/// The source address as the audit trail keeps it (`null` in direct mode, which has none).
+fn source_detail(source: Option<IpAddr>) -> serde_json::Value {
+    serde_json::json!({ "source": source.map(|ip| ip.to_string()) })
+}
+
 /// Verifies the credentials and opens a session. Throttled per e-mail, known or not, and per
-/// client address when there is one (server mode): the attempt is counted before the password
-/// is even looked at.
+/// client address when there is one (server mode): a slot is taken before the password is
+/// even looked at. Failures, lockouts and logins go to the audit trail.
 pub async fn login(
     conn: &mut PgConnection,
     jwt: &Jwt,
@@ -54,33 +122,30 @@ pub async fn login(
     policy: Policy,
 ) -> Result<(TokenPair, Actor)> {
     let email = req.email.as_str();
+    take_login_slots(conn, source, email).await?;
     let mut tx = Tx::begin(conn).await?;
-    repo::throttle::prune(&mut tx).await?;
-    if let Some(ip) = source
-        && let Some(until) = repo::throttle::count_source_attempt(&mut tx, ip).await?
-    {
-        tx.commit(None).await?;
-        return Err(too_many(until, "from this address"));
-    }
-    if let Some(until) = repo::throttle::count_attempt(&mut tx, email).await? {
-        tx.commit(None).await?;
-        return Err(too_many(until, "for this account"));
-    }
     let creds = repo::employee::credentials_by_email(&mut tx, &req.email).await?;
     tx.commit(None).await?;
     // The slow hash runs outside any transaction. An unknown email costs a full hash check
     // too, and gets the same message.
     let hash = creds.as_ref().map_or(password::dummy_hash(), |c| c.password_hash.as_str());
     let ok = password::verify(&req.password, hash).await?;
+    let mut tx = Tx::begin(conn).await?;
+    let locked_out = finish_login_slots(&mut tx, source, email, ok).await?;
     let creds = match creds {
         Some(c) if ok => c,
-        _ => return Err(Error::unauthenticated("invalid email or password")),
+        other => {
+            let about = other.as_ref().map(|c| (c.id, ""));
+            tx.audit_session(SessionEvent::LoginFailed, about, source_detail(source)).await?;
+            crate::metrics::login_failed();
+            if locked_out {
+                tx.audit_session(SessionEvent::Lockout, about, source_detail(source)).await?;
+                crate::metrics::lockout();
+            }
+            tx.commit(None).await?;
+            return Err(Error::unauthenticated("invalid email or password"));
+        }
     };
-    let mut tx = Tx::begin(conn).await?;
-    repo::throttle::reset(&mut tx, email).await?;
-    if let Some(ip) = source {
-        repo::throttle::uncount_source_attempt(&mut tx, ip).await?;
-    }
     if !creds.is_active {
         tx.commit(None).await?;
         return Err(deactivated());
@@ -91,8 +156,11 @@ pub async fn login(
     let p = repo::session::principal(&mut tx, creds.id, session, policy.max_days)
         .await?
         .ok_or_else(|| Error::internal("BUG: a new session vanished", anyhow::anyhow!("login")))?;
+    let actor = actor_from(p, session);
+    tx.audit_session(SessionEvent::Login, Some((actor.id, &actor.name())), source_detail(source))
+        .await?;
     tx.commit(None).await?;
-    Ok((tokens, actor_from(p, session)))
+    Ok((tokens, actor))
 }
 
 /// A new access token and refresh token for a session, the refresh token recorded (and never
@@ -142,15 +210,23 @@ pub async fn authenticate(
     access_token: &str,
     policy: Policy,
 ) -> Result<Access> {
-    let claims = match jwt.verify(TokenKind::Access, access_token) {
-        Ok(c) => c,
-        Err(Rejection::Expired) => return Ok(Access::Expired),
-        Err(Rejection::Invalid) => return Err(login_again("the stored session is invalid")),
-    };
+    let Some(claims) = check_token(jwt, access_token)? else { return Ok(Access::Expired) };
     actor(conn, &claims, policy).await.map(Access::Valid)
 }
 
-async fn actor(conn: &mut PgConnection, claims: &Claims, policy: Policy) -> Result<Actor> {
+/// An access token's claims, checked without the database (signature, audience, issuer,
+/// expiry); `None` when it has expired. The server checks this before it takes a database
+/// connection, so that a request with a bad token never holds one.
+pub fn check_token(jwt: &Jwt, access_token: &str) -> Result<Option<Claims>> {
+    match jwt.verify(TokenKind::Access, access_token) {
+        Ok(c) => Ok(Some(c)),
+        Err(Rejection::Expired) => Ok(None),
+        Err(Rejection::Invalid) => Err(login_again("the stored session is invalid")),
+    }
+}
+
+/// The employee and session behind checked claims, from the database (see [`authenticate`]).
+pub async fn actor(conn: &mut PgConnection, claims: &Claims, policy: Policy) -> Result<Actor> {
     let id = claims.employee_id()?;
     let p = repo::session::principal(conn, id, claims.sid, policy.max_days).await?;
     let p = p.ok_or_else(|| login_again("the session is no longer valid"))?;
@@ -248,9 +324,12 @@ pub async fn logout(
     });
     let Some(sid) = sid else { return Ok(false) };
     let mut tx = Tx::begin(conn).await?;
-    let revoked = repo::session::revoke_session(&mut tx, sid).await?;
+    let ended = repo::session::end_session(&mut tx, sid).await?;
+    if let Some((id, name)) = &ended {
+        tx.audit_session(SessionEvent::Logout, Some((*id, name)), serde_json::json!({})).await?;
+    }
     tx.commit(None).await?;
-    Ok(revoked)
+    Ok(ended.is_some())
 }
 
 pub async fn whoami(_db: &mut PgConnection, actor: &Actor, _: WhoAmI) -> Result<Me> {

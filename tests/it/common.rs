@@ -114,6 +114,56 @@ struct Own {
     cluster: Cluster,
 }
 
+/// A PostgreSQL of one test's own, which it may restart or stop without disturbing the tests
+/// that share the suite's server, with one migrated database (`crm`).
+pub struct OwnPostgres {
+    dir: PathBuf,
+    cluster: Cluster,
+    pub port: u16,
+    /// The database's URL.
+    pub url: String,
+}
+
+impl OwnPostgres {
+    pub fn start() -> OwnPostgres {
+        let (dir, cluster, port) = new_cluster();
+        let base = format!("postgres://postgres:{SUPERUSER_PASSWORD}@127.0.0.1:{port}");
+        shared().runtime.block_on(async {
+            let mut admin = connect(&base, "postgres").await;
+            sqlx::raw_sql("create database crm").execute(&mut admin).await.unwrap();
+            let mut conn = connect(&base, "crm").await;
+            epicevents::db::migrate(&mut conn).await.unwrap();
+        });
+        OwnPostgres { dir, cluster, port, url: format!("{base}/crm") }
+    }
+
+    /// SQL on the database, on a connection of its own.
+    pub fn sql(&self, sql: &str) {
+        let url = self.url.clone();
+        shared().runtime.block_on(async move {
+            let mut c = PgConnection::connect(&url).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut c).await.unwrap();
+            let _ = c.close().await;
+        });
+    }
+
+    /// Stopped at once (`immediate`: as a crash or a failover would) or cleanly.
+    pub fn stop(&self, immediate: bool) {
+        self.cluster.stop(immediate).expect("stop PostgreSQL");
+    }
+
+    pub fn start_again(&self) {
+        self.cluster.start(Some(self.port)).expect("start PostgreSQL again");
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        let _ = self.cluster.stop(true);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// Drops a role made by a test when the test binary exits (shared servers only).
 pub fn drop_role_at_exit(role: &str) {
     MADE.lock().unwrap().push(("role", role.to_owned()));
@@ -229,8 +279,9 @@ fn spawn_guard(dir: &Path) {
     let _ = c.spawn();
 }
 
-fn start_cluster() -> (String, String, u16) {
-    sweep_stale();
+/// A new cluster in a test directory of its own (stopped and removed when the test binary
+/// ends, however it ends), started on a free port.
+fn new_cluster() -> (PathBuf, Cluster, u16) {
     let dir = tempfile::Builder::new().prefix(TEST_DIR_PREFIX).tempdir().unwrap().keep();
     std::fs::write(dir.join("owner"), std::process::id().to_string()).unwrap();
     // the server may run as `postgres`: it must be able to enter the directory
@@ -245,6 +296,12 @@ fn start_cluster() -> (String, String, u16) {
             cluster.start(Some(port)).ok().map(|()| port)
         })
         .expect("start PostgreSQL on a free port");
+    (dir, cluster, port)
+}
+
+fn start_cluster() -> (String, String, u16) {
+    sweep_stale();
+    let (dir, cluster, port) = new_cluster();
     OWN.set(Own { dir, cluster }).ok();
     (format!("postgres://postgres:{SUPERUSER_PASSWORD}@127.0.0.1:{port}"), "127.0.0.1".into(), port)
 }

@@ -82,7 +82,12 @@ fn unmigrated_schema_is_exit_7_until_db_migrate() {
         .stderr_has("hint: run `epicevents db migrate`");
     u.run(["create-employee", "A", "B", "a@example.com", PASSWORD, "MANAGEMENT"]).code(7);
     u.run(["db", "status"]).ok().stdout_has("pending");
-    u.run(["db", "migrate"]).ok().stdout_has("Applied 4 migration");
+    // every migration of the repository (their number grows with the schema)
+    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+        .unwrap()
+        .filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".sql")))
+        .count();
+    u.run(["db", "migrate"]).ok().stdout_has(&format!("Applied {migrations} migration"));
     u.run(["db", "migrate"]).ok().stdout_has("up to date");
     let st = u.run(["--json", "db", "status"]).ok().json();
     assert_eq!(st["pending"], 0);

@@ -47,6 +47,7 @@ const SPEC: &[(&str, [May; 3])] = &[
     ("employee deactivate", [NotOwnRecord, N, N]),
     ("employee reactivate", [NotOwnRecord, N, N]),
     ("employee delete", [NotOwnRecord, N, N]),
+    ("employee unlock", [Y, N, N]),
     ("client list", [Y, Y, Y]),
     ("client list --mine", [N, Y, N]),
     ("client show", [Y, Y, Y]),
@@ -135,6 +136,7 @@ fn invoke(command: &str, actor: i64, target: i64) -> (Vec<String>, String) {
         "employee deactivate" => v(&["employee", "deactivate", &t]),
         "employee reactivate" => v(&["employee", "reactivate", &t]),
         "employee delete" => v(&["employee", "delete", &t, "--yes"]),
+        "employee unlock" => v(&["employee", "unlock", &t]),
         "client list" => v(&["client", "list"]),
         "client list --mine" => v(&["client", "list", "--mine"]),
         "client show" => v(&["client", "show", "1"]),
@@ -310,7 +312,7 @@ fn enumerate() {
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(total, 195);
+    assert_eq!(total, 205);
 }
 
 crate::in_every_mode! {

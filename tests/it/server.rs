@@ -14,7 +14,7 @@ use sqlx::Connection;
 use crate::auth::{tokens, write_tokens};
 use crate::common::*;
 
-fn server_of(db: &TestDb, extra: &[(&str, &str)]) -> ServerProc {
+pub(crate) fn server_of(db: &TestDb, extra: &[(&str, &str)]) -> ServerProc {
     let mut envs = vec![
         ("DATABASE_URL".to_owned(), db.url.clone()),
         ("EPICCRM_JWT_SECRET".to_owned(), JWT_SECRET.to_owned()),
@@ -24,7 +24,7 @@ fn server_of(db: &TestDb, extra: &[(&str, &str)]) -> ServerProc {
 }
 
 /// One raw HTTP/1.1 exchange: the status and the body.
-fn http(port: u16, request: &[u8]) -> (u16, String) {
+pub(crate) fn http(port: u16, request: &[u8]) -> (u16, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.write_all(request).unwrap();
     let mut raw = Vec::new();
@@ -35,7 +35,7 @@ fn http(port: u16, request: &[u8]) -> (u16, String) {
     (status, body)
 }
 
-fn login_body(email: &str, password: &str) -> Vec<u8> {
+pub(crate) fn login_body(email: &str, password: &str) -> Vec<u8> {
     let body = serde_json::json!({ "email": email, "password": password }).to_string();
     format!(
         "POST /v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
@@ -62,7 +62,7 @@ fn two_servers_on_one_database_share_sessions() {
 }
 
 /// Runs `f` in direct mode (a database the test serves itself).
-fn in_direct<T>(f: impl FnOnce() -> T) -> T {
+pub(crate) fn in_direct<T>(f: impl FnOnce() -> T) -> T {
     let mut out = None;
     in_mode(Mode::Direct, || out = Some(f()));
     out.unwrap()
@@ -386,19 +386,19 @@ fn lists_stream_through_the_server_with_their_trailer() {
 }
 
 /// A database with one manager, a server on it, and the manager's access token there.
-fn manager_on_a_server() -> (TestDb, ServerProc, String) {
+pub(crate) fn manager_on_a_server() -> (TestDb, ServerProc, String) {
     let (db, _) = in_direct(with_manager);
     let server = server_of(&db, &[]);
     let access = access_token(&db.logged_in_at(&server.url(), 1));
     (db, server, access)
 }
 
-fn access_token(u: &User) -> String {
+pub(crate) fn access_token(u: &User) -> String {
     tokens(u)["access"].as_str().unwrap().to_owned()
 }
 
 /// One JSON request with a bearer token (or none): the status and the body as JSON.
-fn api(
+pub(crate) fn api(
     port: u16,
     method: &str,
     path: &str,
