@@ -200,3 +200,29 @@ pub async fn delete(db: &mut PgConnection, id: i64) -> Result<bool> {
         .map_err(on_delete(id))?;
     Ok(r.rows_affected() == 1)
 }
+
+/// How many clients this employee is the sales contact of.
+pub async fn count_of_owner(db: &mut PgConnection, sales_contact_id: i64) -> Result<i64> {
+    Ok(sqlx::query_scalar!(
+        r#"select count(*) as "n!" from clients where sales_contact_id = $1"#,
+        sales_contact_id
+    )
+    .persistent(false)
+    .fetch_one(db)
+    .await?)
+}
+
+/// Gives every client of `from` to `to` (their contracts follow); the ids moved, in order.
+pub async fn reassign_all(db: &mut PgConnection, from: i64, to: i64) -> Result<Vec<i64>> {
+    let mut ids = sqlx::query_scalar!(
+        "update clients set sales_contact_id = $2 where sales_contact_id = $1 returning id",
+        from,
+        to
+    )
+    .persistent(false)
+    .fetch_all(db)
+    .await
+    .map_err(on_write)?;
+    ids.sort_unstable();
+    Ok(ids)
+}

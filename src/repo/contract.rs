@@ -108,6 +108,13 @@ pub fn list_query(
     qb
 }
 
+/// A client's contracts, by id (`client show`).
+pub async fn of_client(db: &mut PgConnection, client_id: i64) -> Result<Vec<Contract>> {
+    let q = ContractQuery { client: Some(client_id), ..ContractQuery::default() };
+    let mut qb = list_query("", &q, None, Page::all());
+    Ok(qb.build_query_as::<Contract>().persistent(false).fetch_all(db).await?)
+}
+
 pub async fn list(
     db: &mut PgConnection,
     q: &ContractQuery,
