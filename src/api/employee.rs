@@ -35,9 +35,7 @@ pub struct EmployeeQuery {
 }
 
 /// Which employees a list shows (`--state`; `--inactive` is `--state inactive`).
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum EmployeeState {
     /// Active employees only.

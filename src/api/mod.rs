@@ -40,8 +40,8 @@ pub use contract::{
     ContractShow, ContractSign, ContractUpdate, NewContract, Payment, PaymentQuery,
 };
 pub use employee::{
-    Deactivate, Employee, EmployeeDelete, EmployeeQuery, EmployeeShow, EmployeeState, EmployeeUnlock,
-    EmployeeUpdate, NewEmployee, Reactivate, SetPassword, Unlocked,
+    Deactivate, Employee, EmployeeDelete, EmployeeQuery, EmployeeShow, EmployeeState,
+    EmployeeUnlock, EmployeeUpdate, NewEmployee, Reactivate, SetPassword, Unlocked,
 };
 pub use event::{
     Event, EventAssign, EventDelete, EventQuery, EventShow, EventSort, EventUnassign, EventUpdate,

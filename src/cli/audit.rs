@@ -125,7 +125,10 @@ mod tests {
     fn changes_read_as_arrows() {
         let v = json!({ "amount": "100.00", "amount_due": { "from": "1000.00", "to": "900.00" } });
         assert_eq!(changes(&v), "amount: 100.00; amount_due: 1000.00 → 900.00");
-        assert_eq!(changes(&json!({ "phone": { "from": null, "to": "0102" } })), "phone: none → 0102");
+        assert_eq!(
+            changes(&json!({ "phone": { "from": null, "to": "0102" } })),
+            "phone: none → 0102"
+        );
         assert_eq!(changes(&json!({})), "");
     }
 }

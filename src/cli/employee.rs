@@ -73,10 +73,8 @@ pub async fn create(args: NewEmployeeArgs, ctx: &mut Context, bootstrap: bool) -
 #[derive(Debug, Subcommand)]
 pub enum EmployeeCmd {
     /// List employees (active ones unless --state says otherwise)
-    #[command(
-        after_help = "Examples:\n  epicevents employee list --role SALES\n  \
-                      epicevents employee list --state all"
-    )]
+    #[command(after_help = "Examples:\n  epicevents employee list --role SALES\n  \
+                      epicevents employee list --state all")]
     List {
         /// Only this role
         #[arg(long, value_enum, ignore_case = true)]

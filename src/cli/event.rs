@@ -205,8 +205,7 @@ impl EventCmd {
                 ics,
                 paging,
             } => {
-                let q =
-                    EventQuery { no_support, mine, upcoming, contract, client, from, to, sort };
+                let q = EventQuery { no_support, mine, upcoming, contract, client, from, to, sort };
                 if !ics {
                     return super::list(ctx, q, paging).await;
                 }

@@ -148,11 +148,13 @@ fn push_event_page(qb: &mut QueryBuilder<Postgres>, order: EventSort, page: Page
         EventSort::Id => push_page(qb, "e.id", false, page),
         EventSort::Start => {
             if let Some(after) = page.after {
-                qb.push(" and (e.start_at, e.id) > ((select a.start_at from events a where a.id = ")
-                    .push_bind(after)
-                    .push("), ")
-                    .push_bind(after)
-                    .push(")");
+                qb.push(
+                    " and (e.start_at, e.id) > ((select a.start_at from events a where a.id = ",
+                )
+                .push_bind(after)
+                .push("), ")
+                .push_bind(after)
+                .push(")");
             }
             qb.push(" order by e.start_at, e.id");
             if let Some(limit) = page.limit() {

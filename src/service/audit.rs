@@ -100,7 +100,9 @@ pub async fn list(
 ) -> Result<()> {
     actor.authorize(Action::AuditList, Facts::default())?;
     if q.id.is_some() && q.entity.is_none() {
-        return Err(crate::error::Error::usage("--id needs --entity (an id is of one kind of row)"));
+        return Err(crate::error::Error::usage(
+            "--id needs --entity (an id is of one kind of row)",
+        ));
     }
     let mut tx = crate::db::begin_stream(db).await?;
     repo::audit::list(&mut tx, &q, page, sink).await?;

@@ -74,14 +74,17 @@ pub async fn check(
             let actor = need(actor)?;
             let (e, owned, to) = employee::deactivation_check(db, actor, id, reassign_to).await?;
             let who = format!("{} ({id})", e.full_name());
-            let clients = if owned == 1 { "1 client".to_owned() } else { format!("{owned} clients") };
+            let clients =
+                if owned == 1 { "1 client".to_owned() } else { format!("{owned} clients") };
             let (question, note) = match (owned, to) {
                 (0, _) => (None, None),
                 (_, Some(to)) => {
                     let to = format!("{} ({})", to.full_name(), to.id);
                     (
                         Some(format!("Deactivate {who} and move their {clients} to {to}?")),
-                        Some(format!("Their {clients} (and those clients' contracts) moved to {to}.")),
+                        Some(format!(
+                            "Their {clients} (and those clients' contracts) moved to {to}."
+                        )),
                     )
                 }
                 (_, None) => (

@@ -218,7 +218,11 @@ fn no_list_query_scans_a_big_table_sequentially() {
             "event list --client (start order)".into(),
             repo::event::list_query(
                 x,
-                &EventQuery { client: Some(42), sort: Some(EventSort::Start), ..Default::default() },
+                &EventQuery {
+                    client: Some(42),
+                    sort: Some(EventSort::Start),
+                    ..Default::default()
+                },
                 None,
                 page,
             ),
