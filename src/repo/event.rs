@@ -199,20 +199,6 @@ pub async fn exists(db: &mut PgConnection, id: i64) -> Result<bool> {
         .await?)
 }
 
-/// A contract's events, in start order (`contract show`).
-pub async fn of_contract(db: &mut PgConnection, contract_id: i64) -> Result<Vec<Event>> {
-    let mut qb = QueryBuilder::new(SELECT);
-    qb.push("e.contract_id = ").push_bind(contract_id).push(" order by e.start_at, e.id");
-    Ok(qb.build_query_as::<Event>().persistent(false).fetch_all(db).await?)
-}
-
-/// A client's events, in start order (`client show`).
-pub async fn of_client(db: &mut PgConnection, client_id: i64) -> Result<Vec<Event>> {
-    let mut qb = QueryBuilder::new(SELECT);
-    qb.push("e.client_id = ").push_bind(client_id).push(" order by e.start_at, e.id");
-    Ok(qb.build_query_as::<Event>().persistent(false).fetch_all(db).await?)
-}
-
 pub async fn list(
     db: &mut PgConnection,
     q: &EventQuery,

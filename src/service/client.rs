@@ -45,8 +45,8 @@ pub async fn create(db: &mut PgConnection, actor: &Actor, c: NewClient) -> Resul
     Ok(client)
 }
 
-/// `client show ID` with its contracts and their events, in one transaction: three
-/// statements whatever the number of contracts.
+/// `client show ID` with its contracts and their events: one statement, whatever the number
+/// of contracts.
 pub async fn overview(
     db: &mut PgConnection,
     actor: &Actor,
@@ -54,11 +54,9 @@ pub async fn overview(
 ) -> Result<ClientDetail> {
     actor.authorize(Action::ClientShow, Facts::default())?;
     let mut tx = Tx::begin(db).await?;
-    let client = found(repo::client::get(&mut tx, req.id).await?, "client", req.id)?;
-    let contracts = repo::contract::of_client(&mut tx, req.id).await?;
-    let events = repo::event::of_client(&mut tx, req.id).await?;
+    let detail = repo::client::overview(&mut tx, req.id).await?;
     tx.commit(None).await?;
-    Ok(ClientDetail { client, contracts, events })
+    found(detail, "client", req.id)
 }
 
 pub async fn list(

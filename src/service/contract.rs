@@ -88,7 +88,7 @@ pub async fn payments(
     Ok(())
 }
 
-/// `contract show ID` with its events, in one transaction.
+/// `contract show ID` with its events: one statement.
 pub async fn overview(
     db: &mut PgConnection,
     actor: &Actor,
@@ -96,10 +96,9 @@ pub async fn overview(
 ) -> Result<ContractDetail> {
     actor.authorize(Action::ContractShow, Facts::default())?;
     let mut tx = Tx::begin(db).await?;
-    let contract = found(repo::contract::get(&mut tx, req.id).await?, "contract", req.id)?;
-    let events = repo::event::of_contract(&mut tx, req.id).await?;
+    let detail = repo::contract::overview(&mut tx, req.id).await?;
     tx.commit(None).await?;
-    Ok(ContractDetail { contract, events })
+    found(detail, "contract", req.id)
 }
 
 pub async fn update(db: &mut PgConnection, actor: &Actor, u: ContractUpdate) -> Result<Contract> {

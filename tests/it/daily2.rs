@@ -88,6 +88,13 @@ crate::in_every_mode! {
         assert!(pos("Past") < pos("Morning") && pos("Morning") < pos("Launch party"));
         assert!(pos("Launch party") < pos("Tie") && pos("Tie") < pos("Later"), "{out}");
         assert!(!out.contains("Other gala"), "another client's event: {out}");
+        // the contract's row and an event's as the tables have them
+        let row = out.lines().find(|l| l.trim_start().starts_with("1 ") && l.contains("Sam Test (2)"));
+        let row = row.unwrap_or_else(|| panic!("contract row in {out}"));
+        assert!(row.contains("1000.00") && row.contains("yes"), "{row}");
+        let launch = out.lines().find(|l| l.contains("Launch party")).unwrap();
+        assert!(launch.contains("2030-06-04 18:00") && launch.contains("2030-06-04 23:00"), "{launch}");
+        assert!(launch.contains("Paris") && launch.contains("50"), "{launch}");
         // --json is the client as before
         let j = c.sue.run(["--json", "client", "show", "1"]).ok().json();
         assert_eq!(j["email"], "kevin@startup.io");
@@ -279,6 +286,38 @@ fn a_terminal_asks_before_deactivating_an_owner_and_before_signing() {
     assert_eq!((code, out.contains("[y/N]")), (4, false), "{out}");
     let (code, out) = Pty::spawn(&c.sid, &["contract", "sign", "2"], true).finish();
     assert_eq!((code, out.contains("[y/N]")), (6, false), "{out}");
+}
+
+/// A payment sent twice with one `Idempotency-Key` (its answer lost, say) is one payment.
+#[test]
+fn a_payment_sent_again_with_its_key_is_recorded_once() {
+    use std::io::{Read, Write};
+    let c = crate::server::in_direct(crm);
+    let server = crate::server::server_of(&c.db, &[]);
+    let token = crate::server::access_token(&c.db.logged_in_at(&server.url(), 2));
+    let pay = |key: &str| {
+        let body = r#"{"amount":"100","paid_on":"2026-06-01T10:00:00Z"}"#;
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        let req = format!(
+            "POST /v1/contracts/1/payments HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+             Idempotency-Key: {key}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).unwrap();
+        let mut raw = String::new();
+        let _ = s.read_to_string(&mut raw);
+        raw
+    };
+    let first = pay("pay-once");
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    let again = pay("pay-once");
+    assert!(again.to_ascii_lowercase().contains("idempotent-replayed: true"), "{again}");
+    assert_eq!(c.db.scalar("select count(*) from payments"), "1");
+    assert_eq!(c.db.scalar("select amount_due from contracts where id = 1"), "900.00");
+    assert_eq!(c.db.scalar("select paid_on = '2026-06-01 10:00Z' from payments"), "true");
+    pay("pay-twice");
+    assert_eq!(c.db.scalar("select count(*) from payments"), "2");
 }
 
 #[test]
