@@ -28,5 +28,8 @@ grant select, insert, update, delete
     to epic_app;
 grant select on installation to epic_app;
 grant select, insert on audit_log to epic_app;
+-- payments are records, never changed (a contract's go with it: the foreign key's cascade
+-- runs as the table's owner)
+grant select, insert on payments to epic_app;
 grant usage, select on all sequences in schema public to epic_app;
 grant select on _sqlx_migrations to epic_app;

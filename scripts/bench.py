@@ -89,6 +89,14 @@ class World:
         last = json.loads(self.run(["--json", "event", "list", "--limit", "1",
                                     "--offset", str(self.counts["events"] - 1)], "manager").stdout)
         self.last_event = last[0]["id"] if last else self.counts["events"]
+        # the event 60 before the end in start order: `--after` it is a page at the millionth
+        by_start = json.loads(self.run(["--json", "event", "list", "--sort", "start", "--limit", "1",
+                                        "--offset", str(max(self.counts["events"] - 60, 0))],
+                                       "manager").stdout)
+        self.last_by_start = by_start[0]["id"] if by_start else 1
+        # a payment history for `contract payments` (seeded contracts have none: §16)
+        for _ in range(10):
+            self.run(["contract", "pay", str(self.contract), "0.01"], "sales")
 
     def checkpoint(self):
         """Write out what the seed left in shared buffers now, so that the checkpoint PostgreSQL
@@ -177,6 +185,15 @@ def cases(w):
          ["event", "list", "--after", str(w.last_event - 60)], 40, None),
         ("event list --offset 900000", "manager",
          ["event", "list", "--offset", str(w.counts["events"] * 9 // 10)], 10, None),
+        # spec §16: lists by date, keyset pages in start order, show and payments
+        ("event list --upcoming", "manager", ["event", "list", "--upcoming"], 40, None),
+        ("event list --sort start", "manager", ["event", "list", "--sort", "start"], 40, None),
+        ("event list --sort start --after (last page)", "manager",
+         ["event", "list", "--sort", "start", "--after", str(w.last_by_start)], 40, None),
+        ("event list --from --to (a month)", "manager",
+         ["event", "list", "--from", "2026-06-01", "--to", "2026-06-30"], 40, None),
+        ("client show (contracts, events)", "manager", ["client", "show", str(w.client)], 40, None),
+        ("contract payments", "manager", ["contract", "payments", str(w.contract)], 40, None),
     ]
 
 
@@ -464,8 +481,13 @@ def main():
     ap.add_argument("--compare", metavar="OLD_BIN",
                     help="only compare whoami and first pages with another build of epicevents "
                          "(at the first scale), in turns")
+    ap.add_argument("--only", metavar="REGEX",
+                    help="only the direct cases whose name matches REGEX; with --write, their table "
+                         "goes into its own section of docs/performance.md (bench-only markers)")
     opts = ap.parse_args()
     build()
+    if opts.only:
+        return only_section(opts)
     if opts.compare:
         w = World(float(opts.scales.split(",")[0]))
         try:
@@ -530,9 +552,62 @@ def main():
         open(path, "w").write(doc)
 
 
+def only_section(opts):
+    """`--only REGEX`: the matching direct cases at each scale, in one run, as a table."""
+    scales = [float(s) for s in opts.scales.split(",")]
+    pattern = re.compile(opts.only)
+    results, meta = {}, {}
+    for scale in scales:
+        w = World(scale)
+        try:
+            print(f"scale {scale}: seeding…", file=sys.stderr)
+            w.setup()
+            meta[scale] = (w.counts, w.seed_seconds)
+            for name, who, args, runs, stdin in cases(w):
+                if not pattern.search(name):
+                    continue
+                results[(scale, name)] = measure(w, who, args, runs, stdin)
+                med, p95, rss = results[(scale, name)]
+                print(f"  {name:<44} median {med:8.1f} ms  p95 {p95:8.1f} ms  peak RSS {rss:5.1f} MiB",
+                      file=sys.stderr)
+        finally:
+            w.close()
+    lines = [f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
+             f"PostgreSQL local socket (zero-config cluster); release build; {time.strftime('%Y-%m-%d')}.",
+             f"Command: `python3 scripts/bench.py --only '{opts.only}' --scales {opts.scales}"
+             f"{' --write' if opts.write else ''}`.\n"]
+    for s in scales:
+        c, secs = meta[s]
+        lines.append(f"- scale {s}: {c['employees']:,} employees, {c['clients']:,} clients, "
+                     f"{c['contracts']:,} contracts, {c['events']:,} events; seeded in {secs:.1f} s")
+    lines.append("")
+    head, sep = "| command |", "| --- |"
+    for s in scales:
+        head += f" median ms (×{s}) | p95 ms (×{s}) |"
+        sep += " ---: | ---: |"
+    lines += [head, sep]
+    for (name,) in cases_names():
+        if not pattern.search(name):
+            continue
+        row = f"| `{name}` |"
+        for s in scales:
+            med, p95, _ = results[(s, name)]
+            row += f" {med:.1f} | {p95:.1f} |"
+        lines.append(row)
+    table = "\n".join(lines)
+    print(table)
+    if opts.write:
+        path = os.path.join(ROOT, "docs", "performance.md")
+        doc = open(path).read()
+        start, end = "<!-- bench-only:start -->", "<!-- bench-only:end -->"
+        doc = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: f"{start}\n{table}\n{end}",
+                     doc, flags=re.S)
+        open(path, "w").write(doc)
+
+
 def cases_names():
     class Dummy:
-        client = contract = event = last_event = 0
+        client = contract = event = last_event = last_by_start = 0
         counts = {"events": 0}
         email = password = ""
     return [(c[0],) for c in cases(Dummy())]

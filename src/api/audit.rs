@@ -17,9 +17,22 @@ pub struct AuditEntry {
     pub changes: serde_json::Value,
 }
 
-/// `audit list`: newest first.
+/// `audit list [--entity E [--id N]] [--actor ID] [--since DATE]`: newest first.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct AuditQuery {}
+#[serde(default)]
+pub struct AuditQuery {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entity: Option<super::Entity>,
+    /// The row's id (with `entity`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// Changes made by this employee.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<i64>,
+    /// Changes made at or after this instant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<crate::domain::Timestamp>,
+}
 
 impl super::Listing for AuditQuery {
     type Row = AuditEntry;

@@ -107,3 +107,21 @@ endpoints! {
     ClientReassign => Client, Post "/v1/clients/{id}/reassign";
     ClientDelete => Client, Delete "/v1/clients/{id}";
 }
+
+/// `client show ID` with the client's contracts and their events (one request).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ClientOverview {
+    pub id: i64,
+}
+
+/// A client, its contracts (by id) and their events (in start order).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ClientDetail {
+    pub client: Client,
+    pub contracts: Vec<super::Contract>,
+    pub events: Vec<super::Event>,
+}
+
+endpoints! {
+    ClientOverview => ClientDetail, Get "/v1/clients/{id}/overview";
+}

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::Money;
+use crate::domain::{Money, Timestamp};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Contract {
@@ -71,11 +71,14 @@ pub struct ContractSign {
     pub id: i64,
 }
 
-/// `contract pay ID AMOUNT`
+/// `contract pay ID AMOUNT [--on DATE]`: recorded as a payment, the amount due lowered.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ContractPay {
     pub id: i64,
     pub amount: Money,
+    /// When it was paid; absent: now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_on: Option<Timestamp>,
 }
 
 /// `contract delete ID`
@@ -91,4 +94,43 @@ endpoints! {
     ContractSign => Contract, Post "/v1/contracts/{id}/sign";
     ContractPay => Contract, Post "/v1/contracts/{id}/payments";
     ContractDelete => Contract, Delete "/v1/contracts/{id}";
+}
+
+/// A payment of a contract (spec §16): who recorded what, paid when.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Payment {
+    pub id: i64,
+    pub contract_id: i64,
+    pub amount: Money,
+    pub paid_on: DateTime<Utc>,
+    pub recorded_by_id: i64,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// `contract payments ID`: oldest first (by id).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PaymentQuery {
+    pub contract_id: i64,
+}
+
+impl super::Listing for PaymentQuery {
+    type Row = Payment;
+    const ROUTE: &'static str = "/v1/payments";
+}
+
+/// `contract show ID` with the contract's events (one request).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ContractOverview {
+    pub id: i64,
+}
+
+/// A contract and its events, in start order.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ContractDetail {
+    pub contract: Contract,
+    pub events: Vec<super::Event>,
+}
+
+endpoints! {
+    ContractOverview => ContractDetail, Get "/v1/contracts/{id}/overview";
 }

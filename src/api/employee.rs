@@ -25,14 +25,26 @@ impl Employee {
     }
 }
 
-/// `employee list [--role ROLE] [--inactive]`
+/// `employee list [--role ROLE] [--state active|inactive|all]`
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EmployeeQuery {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<Role>,
-    /// Include deactivated employees.
-    pub inactive: bool,
+    pub state: EmployeeState,
+}
+
+/// Which employees a list shows (`--state`; `--inactive` is `--state inactive`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum EmployeeState {
+    /// Active employees only.
+    #[default]
+    Active,
+    /// Deactivated employees only.
+    Inactive,
+    /// Everyone.
+    All,
 }
 
 impl super::Listing for EmployeeQuery {
@@ -99,10 +111,13 @@ pub(super) fn current_password<'de, D: serde::Deserializer<'de>>(
     crate::domain::deserialize_for_login(d).map(Some)
 }
 
-/// `employee deactivate ID`
+/// `employee deactivate ID [--reassign-to SALES_ID]`: a SALES employee's clients (and their
+/// contracts) can move to another active SALES in the same transaction.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Deactivate {
     pub id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reassign_to: Option<i64>,
 }
 
 /// `employee reactivate ID`

@@ -23,7 +23,8 @@ pub struct Event {
     pub updated_at: DateTime<Utc>,
 }
 
-/// `event list [--no-support] [--mine] [--upcoming] [--contract ID]`
+/// `event list [--no-support] [--mine] [--upcoming] [--contract ID] [--client ID]
+/// [--from DATE] [--to DATE] [--sort start|id]`
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EventQuery {
@@ -33,6 +34,39 @@ pub struct EventQuery {
     pub upcoming: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contract: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<i64>,
+    /// Events starting at or after this instant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<Timestamp>,
+    /// Events starting at or before this instant (a date alone on the command line is made
+    /// the last instant of that day before it is sent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<Timestamp>,
+    /// The order asked for; `None`: start order with `--upcoming` or `--from`, else by id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<EventSort>,
+}
+
+/// The order of an event list (`--sort`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum EventSort {
+    /// By start, ties by id; `--after ID` goes on after that event's (start, id).
+    Start,
+    /// By id.
+    Id,
+}
+
+impl EventQuery {
+    /// The order the list comes in (spec §16).
+    pub fn order(&self) -> EventSort {
+        match self.sort {
+            Some(s) => s,
+            None if self.upcoming || self.from.is_some() => EventSort::Start,
+            None => EventSort::Id,
+        }
+    }
 }
 
 impl super::Listing for EventQuery {

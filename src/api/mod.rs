@@ -32,18 +32,20 @@ use serde::{Deserialize, Serialize};
 
 pub use audit::{AuditEntry, AuditQuery};
 pub use client::{
-    Client, ClientDelete, ClientQuery, ClientReassign, ClientShow, ClientUpdate, NewClient,
+    Client, ClientDelete, ClientDetail, ClientOverview, ClientQuery, ClientReassign, ClientShow,
+    ClientUpdate, NewClient,
 };
 pub use contract::{
-    Contract, ContractDelete, ContractPay, ContractQuery, ContractShow, ContractSign,
-    ContractUpdate, NewContract,
+    Contract, ContractDelete, ContractDetail, ContractOverview, ContractPay, ContractQuery,
+    ContractShow, ContractSign, ContractUpdate, NewContract, Payment, PaymentQuery,
 };
 pub use employee::{
-    Deactivate, Employee, EmployeeDelete, EmployeeQuery, EmployeeShow, EmployeeUnlock,
-    EmployeeUpdate, NewEmployee, Reactivate, SetPassword, Unlocked,
+    Deactivate, Employee, EmployeeDelete, EmployeeQuery, EmployeeShow, EmployeeState,
+    EmployeeUnlock, EmployeeUpdate, NewEmployee, Reactivate, SetPassword, Unlocked,
 };
 pub use event::{
-    Event, EventAssign, EventDelete, EventQuery, EventShow, EventUnassign, EventUpdate, NewEvent,
+    Event, EventAssign, EventDelete, EventQuery, EventShow, EventSort, EventUnassign, EventUpdate,
+    NewEvent,
 };
 pub use session::{
     Clearance, Entity, Installation, InstallationShow, LoggedOut, Login, Logout, ManagementOnly,

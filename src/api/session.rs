@@ -83,8 +83,8 @@ pub struct Installation {
     pub id: uuid::Uuid,
 }
 
-/// The entities that can be deleted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// The entities that can be deleted (and that `audit list --entity` names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Entity {
     Employee,
@@ -124,6 +124,14 @@ pub enum Preflight {
     },
     /// `… delete ID`: the permission, the row, and whatever would refuse the delete.
     Delete { entity: Entity, id: i64 },
+    /// `employee deactivate ID [--reassign-to ID]`: a SALES owner of clients is confirmed.
+    Deactivate {
+        id: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reassign_to: Option<i64>,
+    },
+    /// `contract sign ID`: signing cannot be undone, it is confirmed.
+    Sign { id: i64 },
     /// `employee update ID --role R`: changing one's own role is confirmed first.
     EmployeeUpdate {
         id: i64,
@@ -144,6 +152,9 @@ pub struct Clearance {
     /// A question to confirm (`Delete client 4 (kevin@startup.io)?`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub question: Option<String>,
+    /// What to tell the user once the command is done (`Their 6 clients moved to …`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 endpoints! {

@@ -97,6 +97,7 @@ permission_table! {
     ContractSign        "contract sign"              => [Yes,       Owner,    No],
     ContractPay         "contract pay"               => [Yes,       Owner,    No],
     ContractDelete      "contract delete"            => [Yes,       No,       No],
+    ContractPayments    "contract payments"          => [Yes,       Yes,      Yes],
     EventList           "event list"                 => [Yes,       Yes,      Yes],
     EventListMine       "event list --mine"          => [No,        Yes,      Yes],
     EventShow           "event show"                 => [Yes,       Yes,      Yes],

@@ -6,11 +6,12 @@ use serde_json::json;
 use super::employee::name;
 use super::{Context, Paging, confirm_delete, id, nothing_to_update};
 use crate::api::{
-    Client, ClientDelete, ClientQuery, ClientReassign, ClientShow, ClientUpdate, Entity, NewClient,
+    Client, ClientDelete, ClientDetail, ClientOverview, ClientQuery, ClientReassign, ClientShow,
+    ClientUpdate, Entity, NewClient,
 };
 use crate::domain::{Email, OptionalText};
 use crate::error::Result;
-use crate::output::{self, Render};
+use crate::output::{self, Format, Render};
 
 fn optional(
     field: &'static str,
@@ -136,6 +137,34 @@ impl Render for Client {
     }
 }
 
+/// `client show` for people: the client, its contracts, each contract's events.
+fn show_overview(ctx: &Context, d: &ClientDetail) -> Result<()> {
+    use super::contract::{EVENT_HEADERS, EVENT_RIGHT, event_rows};
+    ctx.out.record(&d.client)?;
+    let contracts: Vec<Vec<String>> = d
+        .contracts
+        .iter()
+        .map(|c| {
+            let mut cells = c.cells();
+            cells.remove(1); // the client: this one
+            cells
+        })
+        .collect();
+    let headers = ["ID", "SALES", "TOTAL", "DUE", "SIGNED", "CREATED"];
+    ctx.out.section("Contracts", &headers, &[2, 3], &contracts)?;
+    if d.events.is_empty() {
+        return ctx.out.section("Events", EVENT_HEADERS, EVENT_RIGHT, &[]);
+    }
+    for c in &d.contracts {
+        let events: Vec<_> = d.events.iter().filter(|e| e.contract_id == c.id).collect();
+        if !events.is_empty() {
+            let title = format!("Events of contract {}", c.id);
+            ctx.out.section(&title, EVENT_HEADERS, EVENT_RIGHT, &event_rows(&events))?;
+        }
+    }
+    Ok(())
+}
+
 impl ClientCmd {
     pub async fn run(self, ctx: &mut Context) -> Result<()> {
         match self {
@@ -143,8 +172,13 @@ impl ClientCmd {
                 super::list(ctx, ClientQuery { mine, search }, paging).await
             }
             ClientCmd::Show { id } => {
-                let c = ctx.backend()?.call(ClientShow { id }).await?;
-                ctx.out.record(&c)
+                if ctx.out.format != Format::Human {
+                    let c = ctx.backend()?.call(ClientShow { id }).await?;
+                    return ctx.out.record(&c);
+                }
+                // for people, its contracts and their events too, in the same request
+                let d = ctx.backend()?.call(ClientOverview { id }).await?;
+                show_overview(ctx, &d)
             }
             ClientCmd::Create { first_name, last_name, email, phone, company } => {
                 let req = NewClient {

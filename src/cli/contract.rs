@@ -3,14 +3,14 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use super::{Context, Paging, confirm_delete, id, nothing_to_update};
+use super::{Context, Paging, confirm_delete, id, input, nothing_to_update};
 use crate::api::{
-    Contract, ContractDelete, ContractPay, ContractQuery, ContractShow, ContractSign,
-    ContractUpdate, Entity, NewContract,
+    Contract, ContractDelete, ContractOverview, ContractPay, ContractQuery, ContractShow,
+    ContractSign, ContractUpdate, Entity, Event, NewContract, Payment, PaymentQuery, Preflight,
 };
-use crate::domain::Money;
+use crate::domain::{Money, Timestamp};
 use crate::error::Result;
-use crate::output::{self, Render};
+use crate::output::{self, Format, Render};
 
 #[derive(Debug, Subcommand)]
 pub enum ContractCmd {
@@ -75,14 +75,20 @@ pub enum ContractCmd {
         amount_due: Option<Money>,
     },
     /// Mark a contract as signed, once (the client's sales contact, or MANAGEMENT)
-    #[command(after_help = "Example:\n  epicevents contract sign 9")]
+    #[command(after_help = "Examples:\n  epicevents contract sign 9\n  \
+                            epicevents contract sign 9 --yes\n\n\
+                            A signature cannot be undone: on a terminal it is confirmed first.")]
     Sign {
         /// Contract id
         #[arg(value_parser = id)]
         id: i64,
+        /// Do not ask for confirmation
+        #[arg(long, short)]
+        yes: bool,
     },
-    /// Record a payment: lowers the amount due, never below 0
-    #[command(after_help = "Example:\n  epicevents contract pay 9 250.00")]
+    /// Record a payment: who paid what and when; lowers the amount due, never below 0
+    #[command(after_help = "Examples:\n  epicevents contract pay 9 250.00\n  \
+                            epicevents contract pay 9 250 --on 2026-06-01")]
     Pay {
         /// Contract id
         #[arg(value_parser = id)]
@@ -90,6 +96,19 @@ pub enum ContractCmd {
         /// Amount paid, above 0, at most the amount due
         #[arg(value_parser = Money::parse, allow_hyphen_values = true)]
         amount: Money,
+        /// When it was paid (a date alone: local midnight) [default: now]
+        #[arg(long, value_name = "DATE", value_parser = Timestamp::parse_day_start)]
+        on: Option<Timestamp>,
+    },
+    /// List a contract's payments, oldest first
+    #[command(after_help = "Examples:\n  epicevents contract payments 9\n  \
+                            epicevents --csv contract payments 9 --all > payments.csv")]
+    Payments {
+        /// Contract id
+        #[arg(value_parser = id)]
+        id: i64,
+        #[command(flatten)]
+        paging: Paging,
     },
     /// Delete a contract that has no events (MANAGEMENT)
     #[command(after_help = "Example:\n  epicevents contract delete 9 --yes")]
@@ -133,6 +152,48 @@ impl Render for Contract {
     }
 }
 
+impl Render for Payment {
+    const HEADERS: &'static [&'static str] =
+        &["ID", "CONTRACT", "AMOUNT", "PAID ON", "RECORDED BY", "RECORDED AT"];
+    const RIGHT: &'static [usize] = &[2];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.contract_id.to_string(),
+            self.amount.to_string(),
+            output::local(&self.paid_on),
+            self.recorded_by_id.to_string(),
+            output::local(&self.recorded_at),
+        ]
+    }
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("id", self.id.to_string()),
+            ("contract_id", self.contract_id.to_string()),
+            ("amount", self.amount.to_string()),
+            ("paid_on", output::local(&self.paid_on)),
+            ("recorded_by_id", self.recorded_by_id.to_string()),
+            ("recorded_at", output::local(&self.recorded_at)),
+        ]
+    }
+}
+
+/// The events of a `show`, below its record: the event table without the client column.
+pub fn event_rows(events: &[&Event]) -> Vec<Vec<String>> {
+    events
+        .iter()
+        .map(|e| {
+            let mut cells = e.cells();
+            cells.remove(2);
+            cells
+        })
+        .collect()
+}
+
+pub const EVENT_HEADERS: &[&str] =
+    &["ID", "NAME", "START", "END", "LOCATION", "ATTENDEES", "SUPPORT"];
+pub const EVENT_RIGHT: &[usize] = &[5];
+
 impl ContractCmd {
     pub async fn run(self, ctx: &mut Context) -> Result<()> {
         match self {
@@ -140,8 +201,15 @@ impl ContractCmd {
                 super::list(ctx, ContractQuery { unsigned, unpaid, mine, client }, paging).await
             }
             ContractCmd::Show { id } => {
-                let c = ctx.backend()?.call(ContractShow { id }).await?;
-                ctx.out.record(&c)
+                if ctx.out.format != Format::Human {
+                    let c = ctx.backend()?.call(ContractShow { id }).await?;
+                    return ctx.out.record(&c);
+                }
+                // for people, its events too, in the same request
+                let d = ctx.backend()?.call(ContractOverview { id }).await?;
+                ctx.out.record(&d.contract)?;
+                let events: Vec<&Event> = d.events.iter().collect();
+                ctx.out.section("Events", EVENT_HEADERS, EVENT_RIGHT, &event_rows(&events))
             }
             ContractCmd::Create { client_id, total, amount_due, signed } => {
                 let req = NewContract { client_id, total_amount: total, amount_due, signed };
@@ -158,13 +226,23 @@ impl ContractCmd {
                     .await?;
                 ctx.out.record(&c)
             }
-            ContractCmd::Sign { id } => {
+            ContractCmd::Sign { id, yes } => {
+                // irreversible: asked on a terminal (after its preflight); a script goes on
+                if !yes && input::interactive() {
+                    let c = ctx.backend()?.call(Preflight::Sign { id }).await?;
+                    if let Some(q) = c.question {
+                        input::confirm(&q)?;
+                    }
+                }
                 let c = ctx.backend()?.call(ContractSign { id }).await?;
                 ctx.out.record(&c)
             }
-            ContractCmd::Pay { id, amount } => {
-                let c = ctx.backend()?.call(ContractPay { id, amount }).await?;
+            ContractCmd::Pay { id, amount, on } => {
+                let c = ctx.backend()?.call(ContractPay { id, amount, paid_on: on }).await?;
                 ctx.out.record(&c)
+            }
+            ContractCmd::Payments { id, paging } => {
+                super::list(ctx, PaymentQuery { contract_id: id }, paging).await
             }
             ContractCmd::Delete { id, yes } => {
                 confirm_delete(ctx, Entity::Contract, id, yes).await?;

@@ -5,8 +5,8 @@ use serde_json::json;
 
 use super::{Context, Paging, confirm_delete, id, input, nothing_to_update};
 use crate::api::{
-    Clearance, Deactivate, Employee, EmployeeDelete, EmployeeQuery, EmployeeShow, EmployeeUnlock,
-    EmployeeUpdate, Entity, NewEmployee, Preflight, Reactivate, SetPassword,
+    Clearance, Deactivate, Employee, EmployeeDelete, EmployeeQuery, EmployeeShow, EmployeeState,
+    EmployeeUnlock, EmployeeUpdate, Entity, NewEmployee, Preflight, Reactivate, SetPassword,
 };
 use crate::domain::{Email, Name, Password, Role};
 use crate::error::{Error, Result};
@@ -72,13 +72,18 @@ pub async fn create(args: NewEmployeeArgs, ctx: &mut Context, bootstrap: bool) -
 
 #[derive(Debug, Subcommand)]
 pub enum EmployeeCmd {
-    /// List employees (active ones unless --inactive)
-    #[command(after_help = "Example:\n  epicevents employee list --role SALES")]
+    /// List employees (active ones unless --state says otherwise)
+    #[command(after_help = "Examples:\n  epicevents employee list --role SALES\n  \
+                      epicevents employee list --state all")]
     List {
         /// Only this role
         #[arg(long, value_enum, ignore_case = true)]
         role: Option<Role>,
-        /// Include deactivated employees
+        /// Which employees: active, inactive (deactivated) or all
+        #[arg(long, value_enum, ignore_case = true, default_value_t = EmployeeState::Active,
+              conflicts_with = "inactive")]
+        state: EmployeeState,
+        /// Only deactivated employees (same as --state inactive)
         #[arg(long)]
         inactive: bool,
         #[command(flatten)]
@@ -129,11 +134,21 @@ pub enum EmployeeCmd {
         id: i64,
     },
     /// Deactivate an employee: they can no longer log in (MANAGEMENT)
-    #[command(after_help = "Example:\n  epicevents employee deactivate 3")]
+    #[command(after_help = "Examples:\n  epicevents employee deactivate 3\n  \
+                            epicevents employee deactivate 2 --reassign-to 4 --yes\n\n\
+                            A SALES employee who owns clients is confirmed on a terminal; \
+                            without a terminal, --yes is needed (else exit 2, nothing changed).")]
     Deactivate {
         /// Employee id
         #[arg(value_parser = id)]
         id: i64,
+        /// Move their clients (and the clients' contracts) to this active SALES employee,
+        /// in the same transaction
+        #[arg(long, value_name = "SALES_ID", value_parser = id)]
+        reassign_to: Option<i64>,
+        /// Do not ask for confirmation (deactivating the owner of clients asks)
+        #[arg(long, short)]
+        yes: bool,
     },
     /// Reactivate a deactivated employee (MANAGEMENT)
     #[command(after_help = "Example:\n  epicevents employee reactivate 3")]
@@ -190,8 +205,9 @@ impl Render for Employee {
 impl EmployeeCmd {
     pub async fn run(self, ctx: &mut Context) -> Result<()> {
         match self {
-            EmployeeCmd::List { role, inactive, paging } => {
-                super::list(ctx, EmployeeQuery { role, inactive }, paging).await
+            EmployeeCmd::List { role, state, inactive, paging } => {
+                let state = if inactive { EmployeeState::Inactive } else { state };
+                super::list(ctx, EmployeeQuery { role, state }, paging).await
             }
             EmployeeCmd::Show { id } => {
                 let e = ctx.backend()?.call(EmployeeShow { id }).await?;
@@ -238,8 +254,16 @@ impl EmployeeCmd {
                     json!({ "id": id, "password_changed": true }),
                 )
             }
-            EmployeeCmd::Deactivate { id } => {
-                let e = ctx.backend()?.call(Deactivate { id }).await?;
+            EmployeeCmd::Deactivate { id, reassign_to, yes } => {
+                // checked first (permission, state, target); a SALES owner of clients asks
+                let c = ctx.backend()?.call(Preflight::Deactivate { id, reassign_to }).await?;
+                if let (Some(q), false) = (&c.question, yes) {
+                    input::confirm(q)?;
+                }
+                let e = ctx.backend()?.call(Deactivate { id, reassign_to }).await?;
+                if let (Some(note), false) = (&c.note, ctx.out.json()) {
+                    eprintln!("{note}");
+                }
                 ctx.out.record(&e)
             }
             EmployeeCmd::Reactivate { id } => {

@@ -6,8 +6,8 @@ use serde_json::json;
 use super::employee::name;
 use super::{Context, Paging, confirm_delete, id, nothing_to_update};
 use crate::api::{
-    Entity, Event, EventAssign, EventDelete, EventQuery, EventShow, EventUnassign, EventUpdate,
-    InstallationShow, NewEvent,
+    Entity, Event, EventAssign, EventDelete, EventQuery, EventShow, EventSort, EventUnassign,
+    EventUpdate, InstallationShow, NewEvent,
 };
 use crate::domain::{Attendees, EventPeriod, Name, Notes, Timestamp};
 use crate::error::{Error, Result};
@@ -19,9 +19,11 @@ fn notes(s: &str) -> std::result::Result<Notes, String> {
 
 #[derive(Debug, Subcommand)]
 pub enum EventCmd {
-    /// List events, by id
+    /// List events: by id, or by start with --upcoming or --from (--sort to choose)
     #[command(after_help = "Examples:\n  epicevents event list --no-support\n  \
                             epicevents event list --mine --upcoming\n  \
+                            epicevents event list --from 2026-06-01 --to 2026-06-30\n  \
+                            epicevents event list --client 4 --sort start\n  \
                             epicevents event list --mine --upcoming --ics > events.ics")]
     List {
         /// Only events without a support contact
@@ -36,6 +38,18 @@ pub enum EventCmd {
         /// Only this contract's events
         #[arg(long, value_name = "ID", value_parser = id)]
         contract: Option<i64>,
+        /// Only this client's events
+        #[arg(long, value_name = "ID", value_parser = id)]
+        client: Option<i64>,
+        /// Only events starting at or after DATE (a date alone: local midnight)
+        #[arg(long, value_name = "DATE", value_parser = Timestamp::parse_day_start)]
+        from: Option<Timestamp>,
+        /// Only events starting at or before DATE (a date alone: that whole day)
+        #[arg(long, value_name = "DATE", value_parser = Timestamp::parse_day_end)]
+        to: Option<Timestamp>,
+        /// Order: start (ties by id) or id [default: start with --upcoming or --from, else id]
+        #[arg(long, value_enum)]
+        sort: Option<EventSort>,
         /// Print the events as an iCalendar feed (RFC 5545), for a calendar application
         #[arg(long)]
         ics: bool,
@@ -179,8 +193,19 @@ fn support(e: &Event) -> String {
 impl EventCmd {
     pub async fn run(self, ctx: &mut Context) -> Result<()> {
         match self {
-            EventCmd::List { no_support, mine, upcoming, contract, ics, paging } => {
-                let q = EventQuery { no_support, mine, upcoming, contract };
+            EventCmd::List {
+                no_support,
+                mine,
+                upcoming,
+                contract,
+                client,
+                from,
+                to,
+                sort,
+                ics,
+                paging,
+            } => {
+                let q = EventQuery { no_support, mine, upcoming, contract, client, from, to, sort };
                 if !ics {
                     return super::list(ctx, q, paging).await;
                 }

@@ -54,6 +54,29 @@ impl Timestamp {
         Ok(t)
     }
 
+    /// A bound of a range of days (`--from`, `--on`): a date alone (`2026-06-04`) is that
+    /// day's local midnight, anything else as [`Timestamp::parse`].
+    pub fn parse_day_start(input: &str) -> Result<Self, String> {
+        match day(input) {
+            Some(d) => local_midnight(d),
+            None => Self::parse(input),
+        }
+    }
+
+    /// The end of a range of days (`--to`, inclusive): a date alone is the last instant of
+    /// that day (the next local midnight less a microsecond, PostgreSQL's resolution), so
+    /// that `--to 2026-06-04` includes the whole day.
+    pub fn parse_day_end(input: &str) -> Result<Self, String> {
+        match day(input) {
+            Some(d) => {
+                let next = d.succ_opt().ok_or_else(|| format!("{:?} is out of range", input))?;
+                let t = local_midnight(next)?;
+                Ok(Timestamp(t.0 - chrono::Duration::microseconds(1)))
+            }
+            None => Self::parse(input),
+        }
+    }
+
     pub fn from_utc(t: DateTime<Utc>) -> Self {
         Timestamp(t)
     }
@@ -70,6 +93,27 @@ impl std::fmt::Display for Timestamp {
 }
 
 super::string_serde!(Timestamp, Timestamp::parse_rfc3339);
+
+/// `YYYY-MM-DD` alone.
+fn day(input: &str) -> Option<chrono::NaiveDate> {
+    let s = input.trim();
+    (s.len() == 10).then(|| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()).flatten()
+}
+
+/// The first instant of a local day (where midnight does not exist, a clock change at
+/// midnight, the first instant after it).
+fn local_midnight(d: chrono::NaiveDate) -> Result<Timestamp, String> {
+    if !(1..=9999).contains(&d.year()) {
+        return Err(format!("{d} is out of range (years 1 to 9999)"));
+    }
+    for minutes in [0, 30, 60, 90, 120] {
+        let naive = d.and_hms_opt(0, 0, 0).map(|t| t + chrono::Duration::minutes(minutes));
+        if let Some(t) = naive.and_then(|n| Local.from_local_datetime(&n).earliest()) {
+            return Ok(Timestamp(t.with_timezone(&Utc)));
+        }
+    }
+    Err(format!("{d} has no midnight in the local time zone"))
+}
 
 /// A start strictly before an end: the one place this rule is written (the database checks
 /// it too, `events_period_check`). On the wire, `start_at` and `end_at`.
@@ -136,6 +180,23 @@ mod tests {
             "9999-12-31T20:00:00-05:00",
         ] {
             assert!(Timestamp::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_date_alone_is_a_whole_local_day() {
+        let start = Timestamp::parse_day_start("2026-06-04").unwrap();
+        let end = Timestamp::parse_day_end("2026-06-04").unwrap();
+        let midnight = Local.from_local_datetime(
+            &chrono::NaiveDate::from_ymd_opt(2026, 6, 4).unwrap().and_hms_opt(0, 0, 0).unwrap(),
+        );
+        assert_eq!(start.utc(), midnight.unwrap().with_timezone(&Utc));
+        assert_eq!((end.utc() - start.utc()).num_seconds(), 24 * 3600 - 1);
+        // with a time, the time
+        let t = Timestamp::parse_day_end("2026-06-04T10:00:00Z").unwrap();
+        assert_eq!(t.utc().to_rfc3339(), "2026-06-04T10:00:00+00:00");
+        for bad in ["2026-13-04", "04/06/2026", "2026-06-4x"] {
+            assert!(Timestamp::parse_day_start(bad).is_err(), "{bad}");
         }
     }
 

@@ -140,6 +140,38 @@ impl Output {
         ListWriter { kind, count: 0, closed: false, _row: std::marker::PhantomData }
     }
 
+    /// A titled table below a record (`client show`'s contracts, `contract show`'s events),
+    /// for people: `Title (N):` and the rows aligned, indented by two spaces, or
+    /// `Title: none`. Cells are escaped as in every table.
+    pub fn section(
+        &self,
+        title: &str,
+        headers: &[&str],
+        right: &[usize],
+        rows: &[Vec<String>],
+    ) -> Result<()> {
+        if rows.is_empty() {
+            return emit(&format!("\n{title}: none\n"));
+        }
+        let rows: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| r.iter().map(|c| escape_controls(c).into_owned()).collect())
+            .collect();
+        let mut widths: Vec<usize> = headers.iter().map(|h| h.width()).collect();
+        for row in &rows {
+            for (w, c) in widths.iter_mut().zip(row) {
+                *w = (*w).max(c.width());
+            }
+        }
+        let header: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+        let mut s = format!("\n{title} ({}):\n", rows.len());
+        for row in std::iter::once(&header).chain(&rows) {
+            s.push_str("  ");
+            s.push_str(&aligned(&widths, right, row));
+        }
+        emit(&s)
+    }
+
     /// A confirmation for people, or a JSON object for programs.
     pub fn done(&self, human: &str, json: serde_json::Value) -> Result<()> {
         if self.json() { emit(&(to_json(&json)? + "\n")) } else { emit(&format!("{human}\n")) }
@@ -323,6 +355,26 @@ fn line<T: Render>(widths: &[usize], cells: &[String]) -> String {
         s.push_str(c);
         if i + 1 < cells.len() {
             let after = if right { 0 } else { pad };
+            s.extend(std::iter::repeat_n(' ', after + GAP));
+        }
+    }
+    let trimmed = s.trim_end().len();
+    s.truncate(trimmed);
+    s.push('\n');
+    s
+}
+
+/// One line of a [`Output::section`] table: as [`line`], with the right-aligned columns given.
+fn aligned(widths: &[usize], right: &[usize], cells: &[String]) -> String {
+    let mut s = String::new();
+    for (i, c) in cells.iter().enumerate() {
+        let pad = widths.get(i).copied().unwrap_or(0).saturating_sub(c.width());
+        if right.contains(&i) {
+            s.extend(std::iter::repeat_n(' ', pad));
+        }
+        s.push_str(c);
+        if i + 1 < cells.len() {
+            let after = if right.contains(&i) { 0 } else { pad };
             s.extend(std::iter::repeat_n(' ', after + GAP));
         }
     }

@@ -3,7 +3,7 @@
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use super::{RowSink, on_write, push_page};
-use crate::api::{AuditEntry, Page};
+use crate::api::{AuditEntry, AuditQuery, Page};
 use crate::error::Result;
 
 pub struct NewEntry<'a> {
@@ -34,21 +34,35 @@ pub async fn insert(db: &mut PgConnection, e: &NewEntry<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Newest first; `--after ID` continues with the entries before that one.
-pub fn list_query(prefix: &str, page: Page) -> QueryBuilder<Postgres> {
+/// Newest first; `--after ID` continues with the entries before that one. The filters have
+/// their indexes (`audit_log_entity_idx`, `audit_log_actor_idx`, `audit_log_since_idx`).
+pub fn list_query(prefix: &str, q: &AuditQuery, page: Page) -> QueryBuilder<Postgres> {
     let mut qb = QueryBuilder::new(prefix);
     qb.push(
         "select id, at, actor_id, actor_name, action, entity, entity_id, changes \
          from audit_log where true",
     );
+    if let Some(e) = q.entity {
+        qb.push(" and entity = ").push_bind(e.as_str());
+    }
+    if let Some(id) = q.id {
+        qb.push(" and entity_id = ").push_bind(id);
+    }
+    if let Some(actor) = q.actor {
+        qb.push(" and actor_id = ").push_bind(actor);
+    }
+    if let Some(t) = q.since {
+        qb.push(" and at >= ").push_bind(t.utc());
+    }
     push_page(&mut qb, "id", true, page);
     qb
 }
 
 pub async fn list(
     db: &mut PgConnection,
+    q: &AuditQuery,
     page: Page,
     sink: &mut impl RowSink<AuditEntry>,
 ) -> Result<()> {
-    super::stream(db, list_query("", page), sink).await
+    super::stream(db, list_query("", q, page), sink).await
 }

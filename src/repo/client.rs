@@ -4,9 +4,9 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use super::UnnamedExt;
 use super::{RowSink, on_delete, on_write, push_page};
-use crate::api::{Client, ClientQuery, Page};
+use crate::api::{Client, ClientDetail, ClientQuery, Page};
 use crate::domain::{Email, Name, OptionalText};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 pub struct NewClientRow<'a> {
     pub first_name: &'a Name,
@@ -199,4 +199,78 @@ pub async fn delete(db: &mut PgConnection, id: i64) -> Result<bool> {
         .await
         .map_err(on_delete(id))?;
     Ok(r.rows_affected() == 1)
+}
+
+/// How many clients this employee is the sales contact of.
+pub async fn count_of_owner(db: &mut PgConnection, sales_contact_id: i64) -> Result<i64> {
+    Ok(sqlx::query_scalar!(
+        r#"select count(*) as "n!" from clients where sales_contact_id = $1"#,
+        sales_contact_id
+    )
+    .persistent(false)
+    .fetch_one(db)
+    .await?)
+}
+
+/// Gives every client of `from` to `to` (their contracts follow); the ids moved, in order.
+pub async fn reassign_all(db: &mut PgConnection, from: i64, to: i64) -> Result<Vec<i64>> {
+    let mut ids = sqlx::query_scalar!(
+        "update clients set sales_contact_id = $2 where sales_contact_id = $1 returning id",
+        from,
+        to
+    )
+    .persistent(false)
+    .fetch_all(db)
+    .await
+    .map_err(on_write)?;
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+/// `client show` for people: the client, its contracts (by id) and their events (in start
+/// order) in one statement — one round trip, one snapshot — as JSON in the shape of
+/// [`ClientDetail`]. `None`: no such client.
+pub async fn overview(db: &mut PgConnection, id: i64) -> Result<Option<ClientDetail>> {
+    let json = sqlx::query_scalar!(
+        r#"with c as (
+               select c.id, c.first_name, c.last_name, c.email, c.phone, c.company_name,
+                      c.sales_contact_id, s.first_name || ' ' || s.last_name as sales_contact_name,
+                      c.created_at, c.updated_at
+               from clients c join employees s on s.id = c.sales_contact_id
+               where c.id = $1)
+           select json_build_object(
+               'client', (select row_to_json(c) from c),
+               'contracts', coalesce((
+                   select json_agg(k order by k.id) from (
+                       select k.id, k.client_id, c.first_name || ' ' || c.last_name as client_name,
+                              k.sales_contact_id,
+                              s.first_name || ' ' || s.last_name as sales_contact_name,
+                              k.total_amount::text as total_amount,
+                              k.amount_due::text as amount_due,
+                              k.is_signed, k.signed_at, k.created_at, k.updated_at
+                       from contracts k join c on c.id = k.client_id
+                            join employees s on s.id = k.sales_contact_id
+                       where k.client_id = $1) k), '[]'),
+               'events', coalesce((
+                   select json_agg(e order by e.start_at, e.id) from (
+                       select e.id, e.contract_id, e.client_id,
+                              c.first_name || ' ' || c.last_name as client_name, e.name,
+                              e.start_at, e.end_at, e.location, e.attendees, e.notes,
+                              e.support_contact_id,
+                              s.first_name || ' ' || s.last_name as support_contact_name,
+                              e.created_at, e.updated_at
+                       from events e join c on c.id = e.client_id
+                            left join employees s on s.id = e.support_contact_id
+                       where e.client_id = $1) e), '[]')
+           ) as "detail!"
+           from c"#,
+        id
+    )
+    .persistent(false)
+    .fetch_optional(db)
+    .await?;
+    json.map(|j| {
+        serde_json::from_value(j).map_err(|e| Error::internal("BUG: a client overview's JSON", e))
+    })
+    .transpose()
 }

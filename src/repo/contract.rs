@@ -5,9 +5,9 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use super::UnnamedExt;
 use super::{RowSink, on_delete, on_write, push_page};
-use crate::api::{Contract, ContractQuery, Page};
+use crate::api::{Contract, ContractDetail, ContractQuery, Page};
 use crate::domain::Money;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Creates a contract for a client; its sales contact is the client's. `None`: no client.
 pub async fn insert(
@@ -194,4 +194,42 @@ pub async fn delete(db: &mut PgConnection, id: i64) -> Result<bool> {
         .await
         .map_err(on_delete(id))?;
     Ok(r.rows_affected() == 1)
+}
+
+/// `contract show` for people: the contract and its events (in start order) in one
+/// statement, as JSON in the shape of [`ContractDetail`]. `None`: no such contract.
+pub async fn overview(db: &mut PgConnection, id: i64) -> Result<Option<ContractDetail>> {
+    let json = sqlx::query_scalar!(
+        r#"with k as (
+               select k.id, k.client_id, c.first_name || ' ' || c.last_name as client_name,
+                      k.sales_contact_id, s.first_name || ' ' || s.last_name as sales_contact_name,
+                      k.total_amount::text as total_amount, k.amount_due::text as amount_due,
+                      k.is_signed, k.signed_at, k.created_at, k.updated_at
+               from contracts k join clients c on c.id = k.client_id
+                    join employees s on s.id = k.sales_contact_id
+               where k.id = $1)
+           select json_build_object(
+               'contract', (select row_to_json(k) from k),
+               'events', coalesce((
+                   select json_agg(e order by e.start_at, e.id) from (
+                       select e.id, e.contract_id, e.client_id,
+                              c.first_name || ' ' || c.last_name as client_name, e.name,
+                              e.start_at, e.end_at, e.location, e.attendees, e.notes,
+                              e.support_contact_id,
+                              s.first_name || ' ' || s.last_name as support_contact_name,
+                              e.created_at, e.updated_at
+                       from events e join clients c on c.id = e.client_id
+                            left join employees s on s.id = e.support_contact_id
+                       where e.contract_id = $1) e), '[]')
+           ) as "detail!"
+           from k"#,
+        id
+    )
+    .persistent(false)
+    .fetch_optional(db)
+    .await?;
+    json.map(|j| {
+        serde_json::from_value(j).map_err(|e| Error::internal("BUG: a contract overview's JSON", e))
+    })
+    .transpose()
 }

@@ -4,7 +4,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use super::UnnamedExt;
 use super::{RowSink, on_delete, on_write, push_page};
-use crate::api::{Employee, EmployeeQuery, Page};
+use crate::api::{Employee, EmployeeQuery, EmployeeState, Page};
 use crate::domain::{Email, Name, Role};
 use crate::error::Result;
 
@@ -102,9 +102,11 @@ pub fn list_query(prefix: &str, q: &EmployeeQuery, page: Page) -> QueryBuilder<P
     if let Some(r) = q.role {
         qb.push(" and role = ").push_bind(r.as_str());
     }
-    if !q.inactive {
-        qb.push(" and is_active");
-    }
+    match q.state {
+        EmployeeState::Active => qb.push(" and is_active"),
+        EmployeeState::Inactive => qb.push(" and not is_active"),
+        EmployeeState::All => &mut qb,
+    };
     push_page(&mut qb, "id", false, page);
     qb
 }

@@ -5,7 +5,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use super::UnnamedExt;
 use super::{RowSink, on_delete, on_write, push_page};
-use crate::api::{Event, EventQuery, Page};
+use crate::api::{Event, EventQuery, EventSort, Page};
 use crate::domain::{Name, Notes};
 use crate::error::Result;
 
@@ -102,13 +102,17 @@ const SELECT: &str = "select e.id, e.contract_id, e.client_id, \
     from events e join clients c on c.id = e.client_id \
     left join employees s on s.id = e.support_contact_id where ";
 
-/// The list query, after `prefix` (`""`, or `"explain "` for the plan tests).
+/// The list query, after `prefix` (`""`, or `"explain "` for the plan tests), in the list's
+/// own order ([`EventQuery::order`]). In start order the keyset cursor of `--after ID` is
+/// that event's `(start_at, id)`, read by a subquery: one index seek on
+/// `events_start_at_idx` (or a filter's `(…, start_at, id)` index), however deep the page.
 pub fn list_query(
     prefix: &str,
     q: &EventQuery,
     mine: Option<Mine>,
     page: Page,
 ) -> QueryBuilder<Postgres> {
+    let order = q.order();
     let mut qb = QueryBuilder::new(prefix);
     qb.push(SELECT);
     match mine {
@@ -122,16 +126,45 @@ pub fn list_query(
             .push_bind(id)
             .push("))");
             push_filters(&mut qb, q, None);
-            push_page(&mut qb, "e.id", false, page);
-            qb.push(") order by e.id");
+            push_event_page(&mut qb, order, page);
+            qb.push(")");
+            qb.push(match order {
+                EventSort::Start => " order by e.start_at, e.id",
+                EventSort::Id => " order by e.id",
+            });
         }
         other => {
             qb.push("true");
             push_filters(&mut qb, q, other);
-            push_page(&mut qb, "e.id", false, page);
+            push_event_page(&mut qb, order, page);
         }
     }
     qb
+}
+
+/// [`push_page`] in either order of an event list.
+fn push_event_page(qb: &mut QueryBuilder<Postgres>, order: EventSort, page: Page) {
+    match order {
+        EventSort::Id => push_page(qb, "e.id", false, page),
+        EventSort::Start => {
+            if let Some(after) = page.after {
+                qb.push(
+                    " and (e.start_at, e.id) > ((select a.start_at from events a where a.id = ",
+                )
+                .push_bind(after)
+                .push("), ")
+                .push_bind(after)
+                .push(")");
+            }
+            qb.push(" order by e.start_at, e.id");
+            if let Some(limit) = page.limit() {
+                qb.push(" limit ").push_bind(limit);
+            }
+            if page.offset > 0 {
+                qb.push(" offset ").push_bind(page.offset);
+            }
+        }
+    }
 }
 
 fn push_filters(qb: &mut QueryBuilder<Postgres>, q: &EventQuery, mine: Option<Mine>) {
@@ -147,6 +180,23 @@ fn push_filters(qb: &mut QueryBuilder<Postgres>, q: &EventQuery, mine: Option<Mi
     if let Some(id) = q.contract {
         qb.push(" and e.contract_id = ").push_bind(id);
     }
+    if let Some(id) = q.client {
+        qb.push(" and e.client_id = ").push_bind(id);
+    }
+    if let Some(t) = q.from {
+        qb.push(" and e.start_at >= ").push_bind(t.utc());
+    }
+    if let Some(t) = q.to {
+        qb.push(" and e.start_at <= ").push_bind(t.utc());
+    }
+}
+
+/// Whether an event exists (the `--after` cursor of a list in start order).
+pub async fn exists(db: &mut PgConnection, id: i64) -> Result<bool> {
+    Ok(sqlx::query_scalar!(r#"select exists (select 1 from events where id = $1) as "e!""#, id)
+        .persistent(false)
+        .fetch_one(db)
+        .await?)
 }
 
 pub async fn list(

@@ -16,6 +16,7 @@ pub mod employee;
 pub mod event;
 pub mod idempotency;
 pub mod installation;
+pub mod payment;
 pub mod session;
 pub mod throttle;
 
@@ -138,6 +139,7 @@ positional! {
         notes, support_contact_id, support_contact_name, created_at, updated_at,
     }
     crate::api::AuditEntry { id, at, actor_id, actor_name, action, entity, entity_id, changes }
+    crate::api::Payment { id, contract_id, amount, paid_on, recorded_by_id, recorded_at }
 }
 
 /// Where the rows of a list go, one at a time, as they arrive from the database.
@@ -190,7 +192,7 @@ pub const CONSTRAINTS: &[(&str, Kind, &str, &str)] = &[
         "employees_email_key",
         Kind::Conflict,
         "an employee with this email already exists",
-        "see `epicevents employee list --inactive` (a deactivated employee keeps their email)",
+        "see `epicevents employee list --state all` (a deactivated employee keeps their email)",
     ),
     (
         "clients_email_key",
@@ -263,6 +265,8 @@ pub const CONSTRAINTS: &[(&str, Kind, &str, &str)] = &[
         "BUG: an idempotency key with half an answer",
         "",
     ),
+    ("payments_pkey", Kind::Internal, "BUG: a payment id was reused", ""),
+    ("payments_amount_check", Kind::Usage, "the payment must be above 0", ""),
     ("installation_pkey", Kind::Internal, "BUG: a second installation row", ""),
     ("installation_one_row_check", Kind::Internal, "BUG: a second installation row", ""),
 ];
@@ -294,6 +298,11 @@ pub const REFERENCES: &[(&str, &str, &str)] = &[
         "events_support_contact_fk",
         "the employee is the support contact of events (unassign them first)",
         "unassign each with `epicevents event unassign EVENT_ID`",
+    ),
+    (
+        "payments_contract_fk",
+        "the contract of this payment was deleted meanwhile",
+        "see `epicevents contract show {id}`",
     ),
     ("sessions_employee_fk", "the employee still has sessions", "deactivate the employee instead"),
     ("refresh_tokens_session_fk", "the session still has refresh tokens", "log out instead"),

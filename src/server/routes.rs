@@ -72,12 +72,15 @@ pub fn router(state: Arc<State>, deadline: Duration) -> Router {
     endpoint::<api::EmployeeUnlock>(&mut routes);
     listing::<api::ClientQuery>(&mut routes);
     endpoint::<api::ClientShow>(&mut routes);
+    endpoint::<api::ClientOverview>(&mut routes);
     endpoint::<api::NewClient>(&mut routes);
     endpoint::<api::ClientUpdate>(&mut routes);
     endpoint::<api::ClientReassign>(&mut routes);
     endpoint::<api::ClientDelete>(&mut routes);
     listing::<api::ContractQuery>(&mut routes);
     endpoint::<api::ContractShow>(&mut routes);
+    endpoint::<api::ContractOverview>(&mut routes);
+    listing::<api::PaymentQuery>(&mut routes);
     endpoint::<api::NewContract>(&mut routes);
     endpoint::<api::ContractUpdate>(&mut routes);
     endpoint::<api::ContractSign>(&mut routes);

@@ -94,13 +94,18 @@ pub fn snapshot(row: &impl serde::Serialize, leave_out: &[&str]) -> serde_json::
 pub async fn list(
     db: &mut PgConnection,
     actor: &Actor,
-    _q: AuditQuery,
+    q: AuditQuery,
     page: Page,
     sink: &mut impl RowSink<AuditEntry>,
 ) -> Result<()> {
     actor.authorize(Action::AuditList, Facts::default())?;
+    if q.id.is_some() && q.entity.is_none() {
+        return Err(crate::error::Error::usage(
+            "--id needs --entity (an id is of one kind of row)",
+        ));
+    }
     let mut tx = crate::db::begin_stream(db).await?;
-    repo::audit::list(&mut tx, page, sink).await?;
+    repo::audit::list(&mut tx, &q, page, sink).await?;
     tx.commit().await?;
     Ok(())
 }

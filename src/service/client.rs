@@ -7,7 +7,8 @@ use super::audit::{diff, snapshot};
 use super::employee::nothing_to_update;
 use super::{Change, Tx};
 use crate::api::{
-    Client, ClientDelete, ClientQuery, ClientReassign, ClientShow, ClientUpdate, NewClient, Page,
+    Client, ClientDelete, ClientDetail, ClientOverview, ClientQuery, ClientReassign, ClientShow,
+    ClientUpdate, NewClient, Page,
 };
 use crate::auth::Actor;
 use crate::auth::permissions::{Action, Facts};
@@ -42,6 +43,20 @@ pub async fn create(db: &mut PgConnection, actor: &Actor, c: NewClient) -> Resul
     tx.audit(Some(actor), Change::Command(Action::ClientCreate), client.id, details).await?;
     tx.commit(Some(actor)).await?;
     Ok(client)
+}
+
+/// `client show ID` with its contracts and their events: one statement, whatever the number
+/// of contracts.
+pub async fn overview(
+    db: &mut PgConnection,
+    actor: &Actor,
+    req: ClientOverview,
+) -> Result<ClientDetail> {
+    actor.authorize(Action::ClientShow, Facts::default())?;
+    let mut tx = Tx::begin(db).await?;
+    let detail = repo::client::overview(&mut tx, req.id).await?;
+    tx.commit(None).await?;
+    found(detail, "client", req.id)
 }
 
 pub async fn list(

@@ -7,12 +7,12 @@ use super::audit::{diff, snapshot};
 use super::employee::nothing_to_update;
 use super::{Change, Tx};
 use crate::api::{
-    Contract, ContractDelete, ContractPay, ContractQuery, ContractShow, ContractSign,
-    ContractUpdate, NewContract, Page,
+    Contract, ContractDelete, ContractDetail, ContractOverview, ContractPay, ContractQuery,
+    ContractShow, ContractSign, ContractUpdate, NewContract, Page, Payment, PaymentQuery,
 };
 use crate::auth::Actor;
 use crate::auth::permissions::{Action, Facts};
-use crate::domain::Money;
+use crate::domain::{Money, Timestamp};
 use crate::error::{Error, Result};
 use crate::repo::{self, RowSink, found};
 
@@ -72,6 +72,35 @@ pub async fn show(db: &mut PgConnection, actor: &Actor, req: ContractShow) -> Re
     found(row, "contract", req.id)
 }
 
+/// `contract payments ID`: the contract's payments, oldest first (all roles).
+pub async fn payments(
+    db: &mut PgConnection,
+    actor: &Actor,
+    q: PaymentQuery,
+    page: Page,
+    sink: &mut impl RowSink<Payment>,
+) -> Result<()> {
+    actor.authorize(Action::ContractPayments, Facts::default())?;
+    let mut tx = crate::db::begin_stream(db).await?;
+    found(repo::contract::get(&mut tx, q.contract_id).await?, "contract", q.contract_id)?;
+    repo::payment::list(&mut tx, q.contract_id, page, sink).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `contract show ID` with its events: one statement.
+pub async fn overview(
+    db: &mut PgConnection,
+    actor: &Actor,
+    req: ContractOverview,
+) -> Result<ContractDetail> {
+    actor.authorize(Action::ContractShow, Facts::default())?;
+    let mut tx = Tx::begin(db).await?;
+    let detail = repo::contract::overview(&mut tx, req.id).await?;
+    tx.commit(None).await?;
+    found(detail, "contract", req.id)
+}
+
 pub async fn update(db: &mut PgConnection, actor: &Actor, u: ContractUpdate) -> Result<Contract> {
     if u.total_amount.is_none() && u.amount_due.is_none() {
         return Err(nothing_to_update());
@@ -115,6 +144,10 @@ pub async fn pay(db: &mut PgConnection, actor: &Actor, req: ContractPay) -> Resu
     if amount.is_zero() {
         return Err(Error::usage("the payment must be above 0"));
     }
+    let paid_on = req.paid_on.map(Timestamp::utc);
+    if paid_on.is_some_and(|t| t > chrono::Utc::now()) {
+        return Err(Error::usage("a payment cannot be recorded as paid in the future"));
+    }
     let mut tx = Tx::begin(db).await?;
     let before = found(repo::contract::get_for_update(&mut tx, id).await?, "contract", id)?;
     actor.authorize(Action::ContractPay, owner(&before))?;
@@ -124,9 +157,13 @@ pub async fn pay(db: &mut PgConnection, actor: &Actor, req: ContractPay) -> Resu
             before.amount_due
         ))
     })?;
+    // the record, in the same transaction as the balance it explains
+    let p = repo::payment::insert(&mut tx, id, amount, paid_on, actor.id).await?;
     let details = json!({
         "amount": amount,
         "amount_due": { "from": before.amount_due, "to": c.amount_due },
+        "payment_id": p.id,
+        "paid_on": p.paid_on,
     });
     tx.audit(Some(actor), Change::Command(Action::ContractPay), id, details).await?;
     tx.commit(Some(actor)).await?;

@@ -234,11 +234,69 @@ pub async fn unlock(db: &mut PgConnection, actor: &Actor, req: EmployeeUnlock) -
 }
 
 pub async fn deactivate(db: &mut PgConnection, actor: &Actor, req: Deactivate) -> Result<Employee> {
-    set_active(db, actor, req.id, false).await
+    set_active(db, actor, req.id, false, req.reassign_to).await
 }
 
 pub async fn reactivate(db: &mut PgConnection, actor: &Actor, req: Reactivate) -> Result<Employee> {
-    set_active(db, actor, req.id, true).await
+    set_active(db, actor, req.id, true, None).await
+}
+
+/// What a deactivation will do, checked before the CLI asks (`Preflight::Deactivate`): the
+/// permission, the employee, that they are active and not the last manager, the target of
+/// `--reassign-to`, and how many clients they own.
+pub async fn deactivation_check(
+    db: &mut PgConnection,
+    actor: &Actor,
+    id: i64,
+    reassign_to: Option<i64>,
+) -> Result<(Employee, i64, Option<Employee>)> {
+    actor.authorize(Action::EmployeeDeactivate, target(id))?;
+    let mut tx = Tx::begin(db).await?;
+    let e = found(repo::employee::get(&mut tx, id).await?, "employee", id)?;
+    if !e.is_active {
+        return Err(Error::conflict(format!("employee {id} is already deactivated")));
+    }
+    keep_a_manager(&mut tx, &e).await?;
+    let owned = repo::client::count_of_owner(&mut tx, id).await?;
+    let to = match reassign_to {
+        Some(to) => Some(reassign_target(&mut tx, actor, &e, to, false).await?),
+        None => None,
+    };
+    // read only: dropped, nothing recorded
+    drop(tx);
+    Ok((e, owned, to))
+}
+
+/// The employee `--reassign-to` names: another active SALES (locked when `lock`: a
+/// concurrent deactivation of them waits for us, or we see it).
+async fn reassign_target(
+    tx: &mut PgConnection,
+    actor: &Actor,
+    from: &Employee,
+    to: i64,
+    lock: bool,
+) -> Result<Employee> {
+    actor.authorize(Action::ClientReassign, Facts::default())?;
+    if from.role != Role::Sales {
+        return Err(Error::usage(format!(
+            "--reassign-to is for SALES employees: employee {} is {}",
+            from.id, from.role
+        )));
+    }
+    if to == from.id {
+        return Err(Error::usage("--reassign-to names the employee being deactivated"));
+    }
+    let row = if lock {
+        repo::employee::get_for_update(tx, to).await?
+    } else {
+        repo::employee::get(tx, to).await?
+    };
+    let target = found(row, "employee", to)?;
+    if target.role != Role::Sales || !target.is_active {
+        return Err(Error::conflict(format!("employee {to} is not an active SALES employee"))
+            .with_hint("see `epicevents employee list --role SALES`"));
+    }
+    Ok(target)
 }
 
 async fn set_active(
@@ -246,6 +304,7 @@ async fn set_active(
     actor: &Actor,
     id: i64,
     active: bool,
+    reassign_to: Option<i64>,
 ) -> Result<Employee> {
     let action = if active { Action::EmployeeReactivate } else { Action::EmployeeDeactivate };
     actor.authorize(action, target(id))?;
@@ -258,11 +317,22 @@ async fn set_active(
     if !active {
         keep_a_manager(&mut tx, &before).await?;
     }
+    // their clients move first, while they are still an active SALES (the clients' check)
+    let mut details = json!({});
+    if let Some(to) = reassign_to {
+        let target = reassign_target(&mut tx, actor, &before, to, true).await?;
+        let moved = repo::client::reassign_all(&mut tx, id, target.id).await?;
+        for client in &moved {
+            let change = json!({ "sales_contact_id": { "from": id, "to": target.id } });
+            tx.audit(Some(actor), Change::Command(Action::ClientReassign), *client, change).await?;
+        }
+        details = json!({ "clients_reassigned_to": target.id, "clients": moved });
+    }
     let after = found(repo::employee::set_active(&mut tx, id, active).await?, "employee", id)?;
     if !active {
         repo::session::revoke_all_of(&mut tx, id, None).await?;
     }
-    tx.audit(Some(actor), Change::Command(action), id, json!({})).await?;
+    tx.audit(Some(actor), Change::Command(action), id, details).await?;
     tx.commit(Some(actor)).await?;
     Ok(after)
 }

@@ -8,8 +8,8 @@ use super::audit::{diff, snapshot};
 use super::employee::nothing_to_update;
 use super::{Change, Tx};
 use crate::api::{
-    Event, EventAssign, EventDelete, EventQuery, EventShow, EventUnassign, EventUpdate, NewEvent,
-    Page,
+    Event, EventAssign, EventDelete, EventQuery, EventShow, EventSort, EventUnassign, EventUpdate,
+    NewEvent, Page,
 };
 use crate::auth::Actor;
 use crate::auth::permissions::{Action, Facts};
@@ -77,7 +77,20 @@ pub async fn list(
         (true, Role::Sales) => Some(Mine::Sales(actor.id)),
         _ => None,
     };
+    if let (Some(from), Some(to)) = (q.from, q.to)
+        && from > to
+    {
+        return Err(Error::usage("--from is after --to: no event can start in that range"));
+    }
     let mut tx = crate::db::begin_stream(db).await?;
+    // in start order the cursor is the event's (start, id): an event that is gone cannot say
+    // where its page ended, and an empty page would look like the end of the list
+    if let (EventSort::Start, Some(after)) = (q.order(), page.after)
+        && !repo::event::exists(&mut tx, after).await?
+    {
+        return Err(Error::not_found(format!("event {after} (the --after cursor) not found"))
+            .with_hint("in start order --after takes the id of an event listed on the last page"));
+    }
     repo::event::list(&mut tx, &q, mine, page, sink).await?;
     tx.commit().await?;
     Ok(())

@@ -254,6 +254,8 @@ run! {
     api::ClientReassign => client::reassign,
     api::ClientDelete => client::delete,
     api::ContractShow => contract::show,
+    api::ContractOverview => contract::overview,
+    api::ClientOverview => client::overview,
     api::NewContract => contract::create,
     api::ContractUpdate => contract::update,
     api::ContractSign => contract::sign,
@@ -301,4 +303,5 @@ run_list! {
     api::ContractQuery => contract::list,
     api::EventQuery => event::list,
     api::AuditQuery => audit::list,
+    api::PaymentQuery => contract::payments,
 }

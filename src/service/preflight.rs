@@ -70,6 +70,61 @@ pub async fn check(
                 ..Clearance::default()
             })
         }
+        Preflight::Deactivate { id, reassign_to } => {
+            let actor = need(actor)?;
+            let (e, owned, to) = employee::deactivation_check(db, actor, id, reassign_to).await?;
+            let who = format!("{} ({id})", e.full_name());
+            let clients =
+                if owned == 1 { "1 client".to_owned() } else { format!("{owned} clients") };
+            let (question, note) = match (owned, to) {
+                (0, _) => (None, None),
+                (_, Some(to)) => {
+                    let to = format!("{} ({})", to.full_name(), to.id);
+                    (
+                        Some(format!("Deactivate {who} and move their {clients} to {to}?")),
+                        Some(format!(
+                            "Their {clients} (and those clients' contracts) moved to {to}."
+                        )),
+                    )
+                }
+                (_, None) => (
+                    Some(format!(
+                        "{who} is the sales contact of {clients}, who keep them. Deactivate?"
+                    )),
+                    Some(format!(
+                        "{who} is still the sales contact of {clients}: move them with \
+                         `epicevents client reassign CLIENT_ID SALES_ID`, or deactivate with \
+                         --reassign-to SALES_ID next time."
+                    )),
+                ),
+            };
+            let question = question.map(|q| crate::domain::escape_controls(&q).into_owned());
+            let note = note.map(|n| crate::domain::escape_controls(&n).into_owned());
+            Ok(Clearance { question, note, ..Clearance::default() })
+        }
+        Preflight::Sign { id } => {
+            let actor = need(actor)?;
+            let mut tx = Tx::begin(db).await?;
+            let c = found(repo::contract::get(&mut tx, id).await?, "contract", id)?;
+            tx.commit(None).await?;
+            actor.authorize(
+                Action::ContractSign,
+                Facts { owner: Some(c.sales_contact_id), ..Default::default() },
+            )?;
+            if c.is_signed {
+                return Err(crate::error::Error::conflict(format!(
+                    "contract {id} is already signed"
+                )));
+            }
+            let q = format!(
+                "Sign contract {id} ({}, {})? A signature cannot be undone.",
+                c.client_name, c.total_amount
+            );
+            Ok(Clearance {
+                question: Some(crate::domain::escape_controls(&q).into_owned()),
+                ..Clearance::default()
+            })
+        }
         Preflight::EmployeeUpdate { id, role } => {
             let actor = need(actor)?;
             actor.authorize(

@@ -13,6 +13,7 @@ mod common;
 mod concurrency;
 mod config;
 mod contracts;
+mod daily2;
 mod embedded;
 mod employee;
 mod events;

@@ -126,5 +126,5 @@ fn help_and_hints_say_the_same_things_the_same_way() {
     c.mia
         .run(["employee", "create", "S", "T", "sam@example.com", PASSWORD, "SALES"])
         .code(6)
-        .stderr_has("hint: see `epicevents employee list --inactive`");
+        .stderr_has("hint: see `epicevents employee list --state all`");
 }

@@ -63,6 +63,7 @@ const SPEC: &[(&str, [May; 3])] = &[
     ("contract sign", [Y, Owner, N]),
     ("contract pay", [Y, Owner, N]),
     ("contract delete", [Y, N, N]),
+    ("contract payments", [Y, Y, Y]),
     ("event list", [Y, Y, Y]),
     ("event list --mine", [N, Y, Y]),
     ("event show", [Y, Y, Y]),
@@ -152,6 +153,7 @@ fn invoke(command: &str, actor: i64, target: i64) -> (Vec<String>, String) {
         "contract sign" => v(&["contract", "sign", "2"]),
         "contract pay" => v(&["contract", "pay", "1", "100"]),
         "contract delete" => v(&["contract", "delete", "3", "--yes"]),
+        "contract payments" => v(&["contract", "payments", "1"]),
         "event list" => v(&["event", "list"]),
         "event list --mine" => v(&["event", "list", "--mine"]),
         "event show" => v(&["event", "show", "1"]),
@@ -193,6 +195,7 @@ fn targets_employee(command: &str) -> bool {
 fn is_read(command: &str) -> bool {
     command.ends_with(" list")
         || command.ends_with(" show")
+        || command == "contract payments"
         || command.contains("--mine")
         || command == "management-only"
 }
@@ -312,7 +315,7 @@ fn enumerate() {
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(total, 205);
+    assert_eq!(total, 210);
 }
 
 crate::in_every_mode! {

@@ -2,15 +2,17 @@
 //! table: the queries are the binary's own (`repo::*::list_query`), prefixed with EXPLAIN, in
 //! a transaction begun as the binary begins a list's (`db::begin_stream`, its planner settings).
 
-use epicevents::api::{ClientQuery, ContractQuery, EmployeeQuery, EventQuery, Page};
-use epicevents::domain::Role;
+use epicevents::api::{
+    AuditQuery, ClientQuery, ContractQuery, EmployeeQuery, Entity, EventQuery, EventSort, Page,
+};
+use epicevents::domain::{Role, Timestamp};
 use epicevents::repo::{self, event::Mine};
 use serde_json::Value;
 use sqlx::{Connection, PgConnection, Postgres, QueryBuilder};
 
 use crate::common::*;
 
-const BIG: [&str; 4] = ["clients", "contracts", "events", "audit_log"];
+const BIG: [&str; 5] = ["clients", "contracts", "events", "audit_log", "payments"];
 
 const SEED: &str = "
 insert into employees (first_name, last_name, email, role, password_hash)
@@ -30,7 +32,9 @@ select k.id, k.client_id, 'Event ' || k.id, now() + (k.id % 400 - 200) * interva
        case when k.id % 7 = 0 then null else 3 * (k.id % 100) + 2 end
 from contracts k where k.is_signed;
 insert into audit_log (actor_id, action, entity, entity_id)
-select 1, 'client.create', 'client', i from generate_series(1, 5000) i;
+select 1 + i % 50, 'client.create', 'client', i from generate_series(1, 5000) i;
+insert into payments (contract_id, amount, paid_on, recorded_by_id)
+select k.id, 10, now(), 1 from contracts k cross join generate_series(1, 2) g;
 analyze;
 ";
 
@@ -65,7 +69,7 @@ fn no_list_query_scans_a_big_table_sequentially() {
             "employee list --role SALES".into(),
             repo::employee::list_query(
                 x,
-                &EmployeeQuery { role: Some(Role::Sales), inactive: false },
+                &EmployeeQuery { role: Some(Role::Sales), ..Default::default() },
                 page,
             ),
         ),
@@ -159,11 +163,89 @@ fn no_list_query_scans_a_big_table_sequentially() {
                 page,
             ),
         ),
-        ("audit list".into(), repo::audit::list_query(x, page)),
+        ("audit list".into(), repo::audit::list_query(x, &AuditQuery::default(), page)),
         (
             "audit list --after".into(),
-            repo::audit::list_query(x, Page { after: Some(2500), ..page }),
+            repo::audit::list_query(x, &AuditQuery::default(), Page { after: Some(2500), ..page }),
         ),
+        (
+            "audit list --entity --id".into(),
+            repo::audit::list_query(
+                x,
+                &AuditQuery { entity: Some(Entity::Client), id: Some(42), ..Default::default() },
+                page,
+            ),
+        ),
+        (
+            "audit list --actor".into(),
+            repo::audit::list_query(x, &AuditQuery { actor: Some(7), ..Default::default() }, page),
+        ),
+        (
+            "audit list --since".into(),
+            repo::audit::list_query(
+                x,
+                &AuditQuery {
+                    since: Some(Timestamp::from_utc(chrono::Utc::now())),
+                    ..Default::default()
+                },
+                page,
+            ),
+        ),
+        (
+            "event list --upcoming --after (start order)".into(),
+            repo::event::list_query(
+                x,
+                &EventQuery { upcoming: true, ..Default::default() },
+                None,
+                Page { after: Some(30_000), ..page },
+            ),
+        ),
+        (
+            "event list --from --to --sort start".into(),
+            repo::event::list_query(
+                x,
+                &EventQuery {
+                    from: Some(Timestamp::from_utc(chrono::Utc::now())),
+                    to: Some(Timestamp::from_utc(chrono::Utc::now() + chrono::Duration::days(30))),
+                    sort: Some(EventSort::Start),
+                    ..Default::default()
+                },
+                None,
+                deep,
+            ),
+        ),
+        (
+            "event list --client (start order)".into(),
+            repo::event::list_query(
+                x,
+                &EventQuery {
+                    client: Some(42),
+                    sort: Some(EventSort::Start),
+                    ..Default::default()
+                },
+                None,
+                page,
+            ),
+        ),
+        (
+            "event list --mine --upcoming (SALES)".into(),
+            repo::event::list_query(
+                x,
+                &EventQuery { upcoming: true, ..Default::default() },
+                Some(Mine::Sales(4)),
+                page,
+            ),
+        ),
+        (
+            "event list --mine --upcoming (SUPPORT)".into(),
+            repo::event::list_query(
+                x,
+                &EventQuery { upcoming: true, ..Default::default() },
+                Some(Mine::Support(5)),
+                page,
+            ),
+        ),
+        ("contract payments".into(), repo::payment::list_query(x, 42, page)),
     ];
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let mut bad = Vec::new();
