@@ -187,6 +187,9 @@ impl Cli {
             _ => {}
         }
         let settings = Settings::load()?;
+        for key in crate::config::SETTINGS {
+            tracing::debug!("setting {key}: {}", settings.origins.describe(key));
+        }
         let _sentry = crate::telemetry::init(&settings)?;
         let format = match (self.json, self.csv) {
             (true, _) => Format::Json,
@@ -343,6 +346,11 @@ impl Context {
         if self.backend.is_none() {
             let backend = match &self.settings.server {
                 Some(url) => {
+                    tracing::debug!(
+                        "server: {} (EPICCRM_SERVER from {})",
+                        url.origin(),
+                        self.settings.origins.describe("EPICCRM_SERVER")
+                    );
                     Backend::Remote(Box::new(Remote::new(&self.settings, url.clone(), reporter())?))
                 }
                 None => Backend::Direct(Box::new(Direct::new(self.settings.clone(), reporter())?)),
