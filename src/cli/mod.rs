@@ -274,14 +274,41 @@ impl Paging {
     }
 }
 
-/// Streams a list to the output, row by row.
+/// Streams a list to the output, row by row. On a terminal, a list cut by its limit then says
+/// so on stderr, with the `--after` that shows the next page (spec §16): whether there is
+/// more is asked with the same query, one row after the last one shown.
 pub async fn list<Q: crate::service::RunList>(ctx: &mut Context, q: Q, paging: Paging) -> Result<()>
 where
     Q::Row: crate::output::Render + Send,
 {
+    let next = (ctx.out.terminal && !paging.all)
+        .then(|| serde_json::to_value(&q).ok().and_then(|v| serde_json::from_value::<Q>(v).ok()))
+        .flatten();
     let mut w = ctx.out.list_writer::<Q::Row>();
     ctx.backend()?.list(q, paging.page(), &mut w).await?;
-    w.finish()
+    let (shown, last) = w.shown();
+    w.finish()?;
+    if let (Some(next), Some(last)) = (next, last)
+        && shown as i64 == paging.limit
+    {
+        let page = Page { limit: 1, all: false, offset: 0, after: Some(last) };
+        let mut more = Probe(false);
+        ctx.backend()?.list(next, page, &mut more).await?;
+        if more.0 {
+            eprintln!("Showing {shown} (the limit); more with --after {last}, or all with --all.");
+        }
+    }
+    Ok(())
+}
+
+/// Whether a list has a row at all.
+struct Probe(bool);
+
+impl<T: Send> crate::repo::RowSink<T> for Probe {
+    async fn push(&mut self, _row: T) -> Result<bool> {
+        self.0 = true;
+        Ok(false)
+    }
 }
 
 /// A row id on the command line (`not a valid id: abc`, exit 2).
