@@ -12,6 +12,7 @@ mod demo;
 mod employee;
 mod event;
 pub mod input;
+mod man;
 mod serve;
 
 use std::sync::Arc;
@@ -37,20 +38,25 @@ Examples:
 Exit codes: 0 ok, 1 internal error, 2 usage or invalid input, 3 not authenticated,
 4 forbidden, 5 not found, 6 conflict, 7 database (or server) unavailable or not migrated.";
 
+/// The heading of the options every command takes, apart from its own in `--help`.
+pub const GLOBAL_OPTIONS: &str = "Global options";
+
 /// Epic Events CRM: employees, clients, contracts and events, from a terminal.
 #[derive(Debug, Parser)]
 #[command(name = "epicevents", version, after_help = AFTER_HELP, propagate_version = true)]
 pub struct Cli {
     /// Print machine-readable JSON on stdout
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL_OPTIONS)]
     pub json: bool,
 
     /// Print lists as CSV (RFC 4180, with a header row) on stdout
-    #[arg(long, global = true, conflicts_with = "json")]
+    #[arg(long, global = true, conflicts_with = "json", help_heading = GLOBAL_OPTIONS)]
     pub csv: bool,
 
-    /// Log more to stderr (-v debug, -vv trace); RUST_LOG also works
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    /// Log to stderr: -v where settings came from, the database or server, the time taken;
+    /// -vv also each SQL statement and its time
+    #[arg(short, long, global = true, action = clap::ArgAction::Count,
+          help_heading = GLOBAL_OPTIONS)]
     pub verbose: u8,
 
     #[command(subcommand)]
@@ -115,9 +121,11 @@ pub enum Command {
         /// bash, zsh, fish, powershell or elvish
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff)
-    #[command(after_help = "Example:\n  epicevents man > epicevents.1 && man ./epicevents.1")]
-    Man,
+    /// Print the manual (roff): every command, exit codes, environment, files
+    #[command(after_help = "Examples:\n  epicevents man > epicevents.1 && man ./epicevents.1\n  \
+                            epicevents man client | man -l -\n  \
+                            epicevents man --dir ~/.local/share/man/man1")]
+    Man(man::Man),
 }
 
 /// The command line's definition: the derived one, with what it cannot say by itself added
@@ -125,7 +133,67 @@ pub enum Command {
 /// subcommand is given.
 pub fn command() -> clap::Command {
     let cmd = <Cli as clap::CommandFactory>::command();
-    annotate(cmd, "")
+    let cmd = annotate(cmd, "");
+    // a command where a format means nothing gets the option hidden, before clap gives each
+    // command the global ones (it then keeps that copy)
+    let formats: Vec<clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| matches!(a.get_id().as_str(), "csv" | "json"))
+        .cloned()
+        .collect();
+    offer_formats(cmd, "", &formats)
+}
+
+/// Commands that print no list and no record: `--csv` means nothing there.
+const NO_CSV: &[&str] = &[
+    "login", "logout", "refresh-token", "management-only", "serve", "demo", "completions", "man",
+    "db", "employee set-password", "employee unlock", "employee delete", "client delete",
+    "contract delete", "event delete",
+];
+/// Commands whose output is not a result (a server, a script, a manual): nor does `--json`.
+const NO_JSON: &[&str] = &["serve", "completions", "man"];
+
+/// Whether `--csv` (`"csv"`) or `--json` means something for the command at `path`
+/// (`client list`), by the first word or the whole path.
+pub fn offers(path: &str, format: &str) -> bool {
+    let table = if format == "csv" { NO_CSV } else { NO_JSON };
+    let first = path.split(' ').next().unwrap_or_default();
+    !table.iter().any(|c| *c == path || *c == first)
+}
+
+/// `--csv` or `--json` given to a command where it means nothing: a usage error (exit 2).
+pub fn check_formats(matches: &clap::ArgMatches) -> Result<()> {
+    let mut path: Vec<&str> = Vec::new();
+    let mut m = matches;
+    while let Some((name, sub)) = m.subcommand() {
+        path.push(name);
+        m = sub;
+    }
+    let path = path.join(" ");
+    for format in ["csv", "json"] {
+        if matches.get_flag(format) && !offers(&path, format) {
+            return Err(Error::usage(format!("--{format} means nothing for `{path}`"))
+                .with_hint(format!("see `epicevents {path} --help`")));
+        }
+    }
+    Ok(())
+}
+
+fn offer_formats(mut cmd: clap::Command, path: &str, formats: &[clap::Arg]) -> clap::Command {
+    let names: Vec<String> = cmd.get_subcommands().map(|s| s.get_name().to_owned()).collect();
+    for name in names {
+        let full = if path.is_empty() { name.clone() } else { format!("{path} {name}") };
+        cmd = cmd.mut_subcommand(&name, |mut sub| {
+            for arg in formats {
+                let id = arg.get_id().as_str();
+                if !offers(&full, id) && !sub.get_arguments().any(|a| a.get_id() == id) {
+                    sub = sub.arg(arg.clone().hide(true));
+                }
+            }
+            offer_formats(sub, &full, formats)
+        });
+    }
+    cmd
 }
 
 fn annotate(mut cmd: clap::Command, path: &str) -> clap::Command {
@@ -177,13 +245,7 @@ impl Cli {
                 clap_complete::generate(*shell, &mut command(), "epicevents", &mut buf);
                 return crate::output::emit(&String::from_utf8_lossy(&buf));
             }
-            Command::Man => {
-                let mut buf = Vec::new();
-                clap_mangen::Man::new(command())
-                    .render(&mut buf)
-                    .map_err(|e| Error::internal("cannot render the man page", e))?;
-                return crate::output::emit(&String::from_utf8_lossy(&buf));
-            }
+            Command::Man(m) => return m.run(command()),
             _ => {}
         }
         let settings = Settings::load()?;
@@ -225,7 +287,7 @@ impl Command {
             Command::Serve(_) => "serve",
             Command::Demo => "demo",
             Command::Completions { .. } => "completions",
-            Command::Man => "man",
+            Command::Man(_) => "man",
         }
     }
 
@@ -245,7 +307,7 @@ impl Command {
             Command::Db(c) => c.run(ctx).await,
             Command::Serve(c) => c.run(ctx).await,
             Command::Demo => demo::run(ctx).await,
-            Command::Completions { .. } | Command::Man => Ok(()),
+            Command::Completions { .. } | Command::Man(_) => Ok(()),
         }
     }
 }
