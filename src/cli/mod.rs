@@ -109,8 +109,9 @@ pub enum Command {
     #[command(after_help = serve::AFTER_HELP)]
     Serve(serve::Serve),
     /// Fill an empty database with realistic sample data and print how to log in
-    #[command(after_help = "Example (zero-config, nothing to set up):\n  epicevents demo")]
-    Demo,
+    #[command(after_help = "Examples (zero-config, nothing to set up):\n  epicevents demo\n  \
+                            epicevents demo --reset    # lost the passwords it printed")]
+    Demo(demo::Demo),
     /// Print a shell completion script
     #[command(
         after_help = "Examples:\n  epicevents completions bash > ~/.local/share/bash-completion/completions/epicevents\n  \
@@ -285,7 +286,7 @@ impl Command {
             Command::Audit(_) => "audit",
             Command::Db(_) => "db",
             Command::Serve(_) => "serve",
-            Command::Demo => "demo",
+            Command::Demo(_) => "demo",
             Command::Completions { .. } => "completions",
             Command::Man(_) => "man",
         }
@@ -306,7 +307,7 @@ impl Command {
             Command::Audit(c) => c.run(ctx).await,
             Command::Db(c) => c.run(ctx).await,
             Command::Serve(c) => c.run(ctx).await,
-            Command::Demo => demo::run(ctx).await,
+            Command::Demo(d) => demo::run(d, ctx).await,
             Command::Completions { .. } | Command::Man(_) => Ok(()),
         }
     }
