@@ -166,7 +166,8 @@ impl TokenStore {
             .ok_or_else(|| {
                 Error::unavailable("cannot find a home directory for the token file (set HOME)")
             })?;
-        let (account, file_name, lock_name) = (scope.account(), scope.file_name(), scope.lock_name());
+        let (account, file_name, lock_name) =
+            (scope.account(), scope.file_name(), scope.lock_name());
         Ok(TokenStore {
             kind: settings.token_store,
             dir,
@@ -394,6 +395,31 @@ mod keyring {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One session per database: its host, port and database name, not who connects.
+    #[test]
+    fn a_database_scope_is_its_host_port_and_name() {
+        let a = Scope::of_database_url("postgres://app:pw1@db.example.com:5433/crm");
+        assert_eq!(a, Scope::Database("postgres://db.example.com:5433/crm".into()));
+        assert_eq!(a, Scope::of_database_url("postgres://other:pw2@db.example.com:5433/crm"));
+        assert_ne!(a, Scope::of_database_url("postgres://app:pw1@db.example.com:5433/crm2"));
+        assert_ne!(a, Scope::of_database_url("postgres://app:pw1@db.example.com/crm"));
+        assert!(!a.file_name().contains("pw1") && !a.account().contains("pw1"));
+        assert_eq!(a.file_name(), "tokens-db-postgres___db.example.com_5433_crm.json");
+        let dirs = |d: &str| {
+            let s = Settings::from_source(&Source::from_pairs(&[("EPICCRM_DATA_DIR", d)])).unwrap();
+            Scope::direct(&s)
+        };
+        assert_ne!(dirs("/srv/crm-a"), dirs("/srv/crm-b"));
+        assert_eq!(
+            Scope::direct(&Settings::from_source(&Source::from_pairs(&[])).unwrap()),
+            Scope::Direct
+        );
+        // a long path still makes a file name of a sane length, and a distinct one
+        let long = format!("/srv/{}", "x".repeat(300));
+        assert!(dirs(&long).file_name().len() < 160);
+        assert_ne!(dirs(&long).file_name(), dirs(&format!("{long}y")).file_name());
+    }
     use crate::auth::jwt::{Jwt, TokenKind};
     use crate::config::{Secret, Source};
 

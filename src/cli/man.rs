@@ -33,10 +33,19 @@ const EXIT_STATUS: &[(&str, &str)] = &[
 ];
 
 const ENVIRONMENT: &[(&str, &str)] = &[
-    ("DATABASE_URL", "postgres://user:password@host:port/db (password URL-encoded); unset: the zero-config local database"),
-    ("EPICCRM_SERVER", "a server's address (https://…, or http:// on this machine only): every command goes there"),
+    (
+        "DATABASE_URL",
+        "postgres://user:password@host:port/db (password URL-encoded); unset: the zero-config local database",
+    ),
+    (
+        "EPICCRM_SERVER",
+        "a server's address (https://…, or http:// on this machine only): every command goes there",
+    ),
     ("EPICCRM_DATA_DIR", "where the zero-config database lives"),
-    ("EPICCRM_JWT_SECRET", "the tokens' signing key, at least 32 bytes; required with DATABASE_URL"),
+    (
+        "EPICCRM_JWT_SECRET",
+        "the tokens' signing key, at least 32 bytes; required with DATABASE_URL",
+    ),
     ("EPICCRM_JWT_ACCESS_MINUTES", "access token lifetime (20)"),
     ("EPICCRM_JWT_REFRESH_DAYS", "refresh token lifetime (7)"),
     ("EPICCRM_JWT_ALG", "HS256, HS384 or HS512 (HS256)"),
@@ -44,7 +53,10 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ("EPICCRM_SESSION_MAX_DAYS", "a session ends this long after its login (30)"),
     ("EPICCRM_TOKEN_STORE", "keyring, file or auto (auto)"),
     ("EPICCRM_CA_CERT", "an extra certificate authority for the server's certificate (PEM)"),
-    ("EPICCRM_LISTEN, EPICCRM_TLS_CERT, EPICCRM_TLS_KEY, EPICCRM_DB_POOL, EPICCRM_TRUSTED_PROXIES, EPICCRM_REQUEST_TIMEOUT_SECS, EPICCRM_STREAM_IDLE_SECS, EPICCRM_METRICS_LISTEN", "the server's own settings (epicevents serve --help)"),
+    (
+        "EPICCRM_LISTEN, EPICCRM_TLS_CERT, EPICCRM_TLS_KEY, EPICCRM_DB_POOL, EPICCRM_TRUSTED_PROXIES, EPICCRM_REQUEST_TIMEOUT_SECS, EPICCRM_STREAM_IDLE_SECS, EPICCRM_METRICS_LISTEN",
+        "the server's own settings (epicevents serve --help)",
+    ),
     ("SENTRY_DSN, SENTRY_ENVIRONMENT", "report unexpected errors and business events"),
     ("RUST_LOG", "log filter when -v is not given (RUST_LOG=epicevents=debug is -v)"),
     ("COLUMNS", "the width tables fit on a terminal"),
@@ -53,9 +65,18 @@ const ENVIRONMENT: &[(&str, &str)] = &[
 ];
 
 const FILES: &[(&str, &str)] = &[
-    ("./.env", "settings read after the environment (the environment wins); `-v` says which setting came from it"),
-    ("~/.config/epiccrm/ (macOS: ~/Library/Application Support/epiccrm, Windows: %APPDATA%\\epiccrm\\config)", "token files, mode 0600, when the OS keyring is not used: tokens.json (the zero-config database), tokens-db-HOST_PORT_DB.json (one per database), tokens-SERVER.json (one per server)"),
-    ("~/.local/share/epiccrm/ (or EPICCRM_DATA_DIR)", "the zero-config database and its JWT secret"),
+    (
+        "./.env",
+        "settings read after the environment (the environment wins); `-v` says which setting came from it",
+    ),
+    (
+        "~/.config/epiccrm/ (macOS: ~/Library/Application Support/epiccrm, Windows: %APPDATA%\\epiccrm\\config)",
+        "token files, mode 0600, when the OS keyring is not used: tokens.json (the zero-config database), tokens-db-HOST_PORT_DB.json (one per database), tokens-SERVER.json (one per server)",
+    ),
+    (
+        "~/.local/share/epiccrm/ (or EPICCRM_DATA_DIR)",
+        "the zero-config database and its JWT secret",
+    ),
 ];
 
 /// roff text: a leading `.` or `'` and backslashes made literal.
@@ -84,7 +105,8 @@ fn part(render: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> Result<Stri
 /// The entry of one command and of each command under it.
 fn entries(cmd: &clap::Command, out: &mut String) -> Result<()> {
     let name = cmd.get_bin_name().unwrap_or_else(|| cmd.get_name()).to_owned();
-    let subs: Vec<&clap::Command> = cmd.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help").collect();
+    let subs: Vec<&clap::Command> =
+        cmd.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help").collect();
     out.push_str(&format!(".SS \"{}\"\n", esc(&name)));
     if let Some(about) = cmd.get_about() {
         out.push_str(&format!("{}\n", esc(&about.to_string())));
@@ -143,15 +165,22 @@ fn one_page(root: &clap::Command, path: &[String]) -> Result<String> {
         esc(&cmd.get_about().map(|a| a.to_string()).unwrap_or_default())
     ));
     out.push_str(".SH SYNOPSIS\n");
-    out.push_str(
-        &part(|b| man.render_synopsis_section(b))?.replacen(".PP\n\\fBSYNOPSIS\\fR\n.br\n", "", 1),
-    );
+    out.push_str(&part(|b| man.render_synopsis_section(b))?.replacen(
+        ".PP\n\\fBSYNOPSIS\\fR\n.br\n",
+        "",
+        1,
+    ));
     if path.is_empty() {
         out.push_str(".SH OPTIONS\n");
-        out.push_str(&part(|b| man.render_options_section(b))?.replacen(".PP\n\\fBOPTIONS\\fR\n.br\n", "", 1));
+        out.push_str(&part(|b| man.render_options_section(b))?.replacen(
+            ".PP\n\\fBOPTIONS\\fR\n.br\n",
+            "",
+            1,
+        ));
     }
     out.push_str(".SH COMMANDS\n");
-    let subs: Vec<&clap::Command> = cmd.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help").collect();
+    let subs: Vec<&clap::Command> =
+        cmd.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help").collect();
     if subs.is_empty() || !path.is_empty() {
         entries(cmd, &mut out)?;
     } else {

@@ -147,9 +147,21 @@ pub fn command() -> clap::Command {
 
 /// Commands that print no list and no record: `--csv` means nothing there.
 const NO_CSV: &[&str] = &[
-    "login", "logout", "refresh-token", "management-only", "serve", "demo", "completions", "man",
-    "db", "employee set-password", "employee unlock", "employee delete", "client delete",
-    "contract delete", "event delete",
+    "login",
+    "logout",
+    "refresh-token",
+    "management-only",
+    "serve",
+    "demo",
+    "completions",
+    "man",
+    "db",
+    "employee set-password",
+    "employee unlock",
+    "employee delete",
+    "client delete",
+    "contract delete",
+    "event delete",
 ];
 /// Commands whose output is not a result (a server, a script, a manual): nor does `--json`.
 const NO_JSON: &[&str] = &["serve", "completions", "man"];

@@ -180,8 +180,7 @@ impl Output {
 /// values' column; every other control character still escaped (spec §4, §16).
 fn indented_lines(value: &str, indent: usize) -> String {
     let pad = " ".repeat(indent);
-    let lines: Vec<String> =
-        value.split('\n').map(|l| escape_controls(l).into_owned()).collect();
+    let lines: Vec<String> = value.split('\n').map(|l| escape_controls(l).into_owned()).collect();
     lines.join(&format!("\n{pad}"))
 }
 

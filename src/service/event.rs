@@ -110,9 +110,9 @@ pub async fn update(db: &mut PgConnection, actor: &Actor, u: EventUpdate) -> Res
     // appended to the notes as they are now: the row is locked until the commit, so an
     // append that runs at the same time waits and then appends to this one's result
     let appended = match &u.append_notes {
-        Some(line) => Some(
-            Notes::appended("notes", before.notes.as_deref(), line).map_err(Error::usage)?,
-        ),
+        Some(line) => {
+            Some(Notes::appended("notes", before.notes.as_deref(), line).map_err(Error::usage)?)
+        }
         None => None,
     };
     let changes = EventChanges {

@@ -13,6 +13,7 @@ mod common;
 mod concurrency;
 mod config;
 mod contracts;
+mod daily_terminal;
 mod embedded;
 mod employee;
 mod events;
