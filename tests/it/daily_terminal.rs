@@ -172,7 +172,7 @@ fn verbose_says_where_settings_came_from_and_shows_no_secret() {
     ] {
         assert!(r.stderr.contains(&line), "no {line:?} in {}", r.stderr);
     }
-    assert!(r.stderr.contains(&format!("database: postgres://")), "{}", r.stderr);
+    assert!(r.stderr.contains("database: postgres://"), "{}", r.stderr);
     assert!(r.stderr.contains(&format!("/{} ({dotenv})", db.name)), "{}", r.stderr);
     assert!(r.stderr.lines().any(|l| l.contains("took ") && l.ends_with(" ms")), "{}", r.stderr);
     assert!(!r.stderr.contains("sqlx::query") && !r.stderr.contains("elapsed"), "{}", r.stderr);
@@ -302,7 +302,7 @@ fn sessions_are_kept_per_database() {
     let mut u = User::new(one.url.clone());
     u.login("mia@example.com");
     u.set("DATABASE_URL", &two.url);
-    u.run(["whoami"]).code(3).stderr_has(&format!("not logged in to the database postgres://"));
+    u.run(["whoami"]).code(3).stderr_has("not logged in to the database postgres://");
     u.login("max@example.com");
     u.run(["whoami"]).ok().stdout_has("max@example.com");
     // back to the first: its session is still there, and still valid
