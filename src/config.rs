@@ -172,6 +172,8 @@ pub struct Settings {
     pub stream_idle_secs: u64,
     /// Server mode: where `GET /metrics` is served (spec §15), if anywhere.
     pub metrics_listen: Option<String>,
+    /// Where each setting came from (spec §16: errors and `-v` say so).
+    pub origins: Origins,
 }
 
 /// A connection URL whose password never shows in `Debug`.
@@ -218,9 +220,84 @@ pub fn redact_url(url: &str) -> String {
     out
 }
 
+/// Where one setting came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// The process environment.
+    Env,
+    /// The `.env` file of the working directory (this path).
+    DotEnv(PathBuf),
+}
+
+/// Every setting the binary reads, for `-v` (where each came from).
+pub const SETTINGS: &[&str] = &[
+    "DATABASE_URL",
+    "EPICCRM_SERVER",
+    "EPICCRM_DATA_DIR",
+    "EPICCRM_JWT_SECRET",
+    "EPICCRM_JWT_ACCESS_MINUTES",
+    "EPICCRM_JWT_REFRESH_DAYS",
+    "EPICCRM_JWT_ALG",
+    "EPICCRM_JWT_ROTATE_REFRESH",
+    "EPICCRM_TOKEN_STORE",
+    "EPICCRM_SESSION_MAX_DAYS",
+    "EPICCRM_CA_CERT",
+    "EPICCRM_LISTEN",
+    "EPICCRM_DB_POOL",
+    "EPICCRM_TLS_CERT",
+    "EPICCRM_TLS_KEY",
+    "EPICCRM_TRUSTED_PROXIES",
+    "EPICCRM_REQUEST_TIMEOUT_SECS",
+    "EPICCRM_STREAM_IDLE_SECS",
+    "EPICCRM_METRICS_LISTEN",
+    "SENTRY_DSN",
+    "SENTRY_ENVIRONMENT",
+];
+
+/// Where each setting that is set came from (a setting not in it has its default).
+#[derive(Clone, Debug, Default)]
+pub struct Origins(Vec<(&'static str, Origin)>);
+
+impl Origins {
+    pub fn of(&self, key: &str) -> Option<&Origin> {
+        self.0.iter().find(|(k, _)| *k == key).map(|(_, o)| o)
+    }
+
+    /// `DATABASE_URL from ./.env` when the `.env` file gave it; the bare name otherwise.
+    pub fn named(&self, key: &str) -> String {
+        match self.of(key) {
+            Some(Origin::DotEnv(_)) => format!("{key} from ./.env"),
+            _ => key.to_owned(),
+        }
+    }
+
+    /// `the environment`, `/path/.env`, or `default`: for `-v`.
+    pub fn describe(&self, key: &str) -> String {
+        match self.of(key) {
+            Some(Origin::Env) => "the environment".to_owned(),
+            Some(Origin::DotEnv(path)) => path.display().to_string(),
+            None => "default".to_owned(),
+        }
+    }
+
+    /// An error about `key`'s value, saying where it came from when that was `.env`.
+    pub fn blame(&self, key: &str, e: Error) -> Error {
+        if !matches!(self.of(key), Some(Origin::DotEnv(_))) {
+            return e;
+        }
+        let message = if e.message().contains(key) {
+            e.message().replacen(key, &self.named(key), 1)
+        } else {
+            format!("{} ({})", e.message(), self.named(key))
+        };
+        e.with_message(message)
+    }
+}
+
 /// Where settings come from: the environment, then the `.env` file's pairs.
 pub struct Source {
     dotenv: HashMap<String, String>,
+    dotenv_path: PathBuf,
 }
 
 impl Source {
@@ -245,12 +322,34 @@ impl Source {
                 )));
             }
         }
-        Ok(Source { dotenv })
+        let dotenv_path = std::path::absolute(".env").unwrap_or_else(|_| PathBuf::from(".env"));
+        Ok(Source { dotenv, dotenv_path })
     }
 
     /// Only the given pairs (tests).
     pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
-        Source { dotenv: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() }
+        Source {
+            dotenv: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            dotenv_path: PathBuf::from(".env"),
+        }
+    }
+
+    /// Where `key`'s value comes from, when it is set.
+    pub fn origin(&self, key: &str) -> Option<Origin> {
+        let set = |v: &str| !v.trim().is_empty();
+        match std::env::var(key) {
+            Ok(v) if set(&v) => Some(Origin::Env),
+            Ok(_) => None,
+            Err(_) => self
+                .dotenv
+                .get(key)
+                .filter(|v| set(v))
+                .map(|_| Origin::DotEnv(self.dotenv_path.clone())),
+        }
+    }
+
+    fn origins(&self) -> Origins {
+        Origins(SETTINGS.iter().filter_map(|k| self.origin(k).map(|o| (*k, o))).collect())
     }
 
     pub fn get(&self, key: &str) -> Option<String> {
@@ -283,6 +382,17 @@ impl Settings {
     }
 
     pub fn from_source(src: &Source) -> Result<Self> {
+        let origins = src.origins();
+        Self::read(src, origins.clone()).map_err(|e| {
+            // the setting the error names, blamed on its source
+            match SETTINGS.iter().find(|k| e.message().starts_with(**k)) {
+                Some(key) => origins.blame(key, e),
+                None => e,
+            }
+        })
+    }
+
+    fn read(src: &Source, origins: Origins) -> Result<Self> {
         let database_url = match src.get("DATABASE_URL") {
             None => None,
             Some(u) => {
@@ -362,6 +472,7 @@ impl Settings {
         };
         let listen = src.get("EPICCRM_LISTEN").unwrap_or_else(|| "127.0.0.1:8080".to_owned());
         Ok(Settings {
+            origins,
             session_max_days,
             server,
             ca_cert: src.get("EPICCRM_CA_CERT").map(PathBuf::from),

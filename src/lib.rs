@@ -41,9 +41,15 @@ where
         .first()
         .map(|a| a.to_string_lossy().into_owned())
         .unwrap_or_else(|| "epicevents".to_owned());
-    let parsed =
-        cli::command().try_get_matches_from(&args).and_then(|m| cli::Cli::from_arg_matches(&m));
-    let cli = match parsed {
+    let matches = match cli::command().try_get_matches_from(&args) {
+        Ok(m) => m,
+        Err(e) => return clap_failure(&e, &args),
+    };
+    if let Err(e) = cli::check_formats(&matches) {
+        report(&e);
+        return ExitCode::from(e.exit_code());
+    }
+    let cli = match cli::Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => return clap_failure(&e, &args),
     };
@@ -61,7 +67,9 @@ where
             return ExitCode::from(1);
         }
     };
+    let started = std::time::Instant::now();
     let outcome = runtime.block_on(cli.run(program));
+    tracing::debug!("took {:.1} ms", started.elapsed().as_secs_f64() * 1000.0);
     // a server's connections may still be draining: do not wait for them past this point
     runtime.shutdown_background();
     match outcome {
@@ -216,12 +224,19 @@ fn report(e: &error::Error) {
     }
 }
 
+/// `-v`: this crate's debug events (where each setting came from, the database or server,
+/// the time taken); `-vv`: also its trace events and every SQL statement with its time
+/// (sqlx's own statement log, `sqlx::query`, which holds the statement but never its bound
+/// values). Without `-v`, `RUST_LOG` decides (`RUST_LOG=epicevents=debug` is `-v`).
 fn init_logging(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let filter = match verbose {
-        0 => EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("off")),
+        0 => match std::env::var("RUST_LOG") {
+            Ok(v) if !v.trim().is_empty() => EnvFilter::new(v),
+            _ => EnvFilter::new("off"),
+        },
         1 => EnvFilter::new("epicevents=debug"),
-        _ => EnvFilter::new("epicevents=trace"),
+        _ => EnvFilter::new("epicevents=trace,sqlx::query=debug"),
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -111,6 +111,10 @@ pub struct EventUpdate {
     pub attendees: Option<Attendees>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<Notes>,
+    /// A line added to the notes, on the server, under the row's lock: two appends at once
+    /// both land (spec §16).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub append_notes: Option<Notes>,
 }
 
 impl EventUpdate {
@@ -121,6 +125,7 @@ impl EventUpdate {
             && self.location.is_none()
             && self.attendees.is_none()
             && self.notes.is_none()
+            && self.append_notes.is_none()
     }
 }
 

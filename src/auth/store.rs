@@ -6,8 +6,10 @@
 //! Every keyring call runs on its own thread and is abandoned after `KEYRING_TIMEOUT`, so a
 //! locked or absent keyring never hangs the CLI.
 //!
-//! Sessions are kept per place: one for direct mode, one per server origin (spec §10), so that
-//! two servers' sessions never mix. What the store has to say to the user (a file whose mode
+//! Sessions are kept per place (spec §10, §16): one per server origin, and in direct mode one
+//! per database — `DATABASE_URL`'s host, port and database, or the zero-config data directory
+//! — so that logging in to one never ends the session of another. The default zero-config
+//! database keeps the names of the first releases (`tokens.json`, keyring user `session`). What the store has to say to the user (a file whose mode
 //! it fixed) goes to the front end's reporter, not to the terminal directly.
 
 use std::fs::{self, File, OpenOptions};
@@ -46,12 +48,99 @@ impl std::fmt::Debug for Tokens {
     }
 }
 
-/// Whose session: the database's (direct mode) or a server's.
+/// Whose session: a database's (direct mode) or a server's.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Scope {
+    /// The default zero-config database (no `EPICCRM_DATA_DIR`, no `DATABASE_URL`).
     Direct,
+    /// `postgres://host:port/database` (no user, no password) or `dir:/path/to/data-dir`
+    Database(String),
     /// `https://host:port`
     Server(String),
+}
+
+/// A file name's part for `key`: letters, digits and dots kept, the rest `_`; a key too long
+/// for a file name is shortened and made unique by its hash.
+fn slug(key: &str) -> String {
+    let s: String =
+        key.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '_' }).collect();
+    if s.len() <= 120 {
+        return s;
+    }
+    use sha2::Digest;
+    let hash = sha2::Sha256::digest(key.as_bytes());
+    let hex: String = hash.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("{}-{hex}", &s[..100])
+}
+
+impl Scope {
+    /// The scope of direct mode for these settings.
+    pub fn direct(settings: &Settings) -> Scope {
+        match (&settings.database_url, &settings.data_dir) {
+            (Some(url), _) => Scope::of_database_url(url.expose()),
+            (None, Some(dir)) => {
+                let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
+                Scope::Database(format!("dir:{}", dir.display()))
+            }
+            (None, None) => Scope::Direct,
+        }
+    }
+
+    /// A `DATABASE_URL`'s session: its host (or socket directory), port and database; the
+    /// user and password are not part of it (a password change keeps the session).
+    pub fn of_database_url(url: &str) -> Scope {
+        use std::str::FromStr;
+        match sqlx::postgres::PgConnectOptions::from_str(url) {
+            Ok(o) => {
+                let host = match o.get_socket() {
+                    Some(dir) => dir.display().to_string(),
+                    None => o.get_host().to_owned(),
+                };
+                let db = o.get_database().unwrap_or_else(|| o.get_username());
+                Scope::Database(format!("postgres://{host}:{}/{db}", o.get_port()))
+            }
+            // unparsable: the connection will say so; keep it apart from every other
+            Err(_) => Scope::Database(format!("url:{}", crate::config::redact_url(url))),
+        }
+    }
+
+    /// The keyring user of this scope's session.
+    pub fn account(&self) -> String {
+        match self {
+            Scope::Direct => KEYRING_USER.to_owned(),
+            Scope::Database(key) => format!("database:{key}"),
+            Scope::Server(origin) => format!("server:{origin}"),
+        }
+    }
+
+    /// The token file's name of this scope (in the per-user configuration directory).
+    pub fn file_name(&self) -> String {
+        match self {
+            Scope::Direct => FILE_NAME.to_owned(),
+            Scope::Database(key) => format!("tokens-db-{}.json", slug(key)),
+            Scope::Server(origin) => format!("tokens-{}.json", slug(origin)),
+        }
+    }
+
+    fn lock_name(&self) -> String {
+        match self {
+            Scope::Direct => "session.lock".to_owned(),
+            Scope::Database(key) => format!("session-db-{}.lock", slug(key)),
+            Scope::Server(origin) => format!("session-{}.lock", slug(origin)),
+        }
+    }
+
+    /// For messages: `the database postgres://host:5432/crm`, `the server https://…`.
+    pub fn describe(&self) -> String {
+        match self {
+            Scope::Direct => "the zero-config database".to_owned(),
+            Scope::Database(key) => match key.strip_prefix("dir:") {
+                Some(dir) => format!("the zero-config database in {dir}"),
+                None => format!("the database {key}"),
+            },
+            Scope::Server(origin) => format!("the server {origin}"),
+        }
+    }
 }
 
 type Reporter = Box<dyn Fn(&str) + Send + Sync>;
@@ -77,20 +166,8 @@ impl TokenStore {
             .ok_or_else(|| {
                 Error::unavailable("cannot find a home directory for the token file (set HOME)")
             })?;
-        let (account, file_name, lock_name) = match &scope {
-            Scope::Direct => (KEYRING_USER.to_owned(), FILE_NAME.to_owned(), "session.lock".into()),
-            Scope::Server(origin) => {
-                let slug: String = origin
-                    .chars()
-                    .map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '_' })
-                    .collect();
-                (
-                    format!("server:{origin}"),
-                    format!("tokens-{slug}.json"),
-                    format!("session-{slug}.lock"),
-                )
-            }
-        };
+        let (account, file_name, lock_name) =
+            (scope.account(), scope.file_name(), scope.lock_name());
         Ok(TokenStore {
             kind: settings.token_store,
             dir,
@@ -318,6 +395,31 @@ mod keyring {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One session per database: its host, port and database name, not who connects.
+    #[test]
+    fn a_database_scope_is_its_host_port_and_name() {
+        let a = Scope::of_database_url("postgres://app:pw1@db.example.com:5433/crm");
+        assert_eq!(a, Scope::Database("postgres://db.example.com:5433/crm".into()));
+        assert_eq!(a, Scope::of_database_url("postgres://other:pw2@db.example.com:5433/crm"));
+        assert_ne!(a, Scope::of_database_url("postgres://app:pw1@db.example.com:5433/crm2"));
+        assert_ne!(a, Scope::of_database_url("postgres://app:pw1@db.example.com/crm"));
+        assert!(!a.file_name().contains("pw1") && !a.account().contains("pw1"));
+        assert_eq!(a.file_name(), "tokens-db-postgres___db.example.com_5433_crm.json");
+        let dirs = |d: &str| {
+            let s = Settings::from_source(&Source::from_pairs(&[("EPICCRM_DATA_DIR", d)])).unwrap();
+            Scope::direct(&s)
+        };
+        assert_ne!(dirs("/srv/crm-a"), dirs("/srv/crm-b"));
+        assert_eq!(
+            Scope::direct(&Settings::from_source(&Source::from_pairs(&[])).unwrap()),
+            Scope::Direct
+        );
+        // a long path still makes a file name of a sane length, and a distinct one
+        let long = format!("/srv/{}", "x".repeat(300));
+        assert!(dirs(&long).file_name().len() < 160);
+        assert_ne!(dirs(&long).file_name(), dirs(&format!("{long}y")).file_name());
+    }
     use crate::auth::jwt::{Jwt, TokenKind};
     use crate::config::{Secret, Source};
 

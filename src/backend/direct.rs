@@ -50,11 +50,22 @@ impl Database {
         if self.conn.is_none() {
             let conn = match &self.settings.database_url {
                 Some(url) => {
-                    let mut conn = crate::db::connect(&crate::db::options_from_url(url)?).await?;
-                    crate::db::check_schema(&mut conn).await?;
+                    let blame = |e| self.settings.origins.blame("DATABASE_URL", e);
+                    let options = crate::db::options_from_url(url).map_err(blame)?;
+                    tracing::debug!(
+                        "database: {} ({})",
+                        url.redacted(),
+                        self.settings.origins.describe("DATABASE_URL")
+                    );
+                    let mut conn = crate::db::connect(&options).await.map_err(blame)?;
+                    crate::db::check_schema(&mut conn).await.map_err(blame)?;
                     conn
                 }
-                None => self.embedded()?.connect().await?,
+                None => {
+                    let e = self.embedded()?;
+                    tracing::debug!("database: the zero-config database in {}", e.dir().display());
+                    e.connect().await?
+                }
             };
             self.conn = Some(conn);
         }
@@ -70,7 +81,8 @@ impl Database {
     pub async fn conn_unchecked(&mut self) -> Result<&mut PgConnection> {
         if self.conn.is_none() {
             let options = self.options_unchecked().await?;
-            self.conn = Some(crate::db::connect(&options).await?);
+            let conn = crate::db::connect(&options).await;
+            self.conn = Some(conn.map_err(|e| self.settings.origins.blame("DATABASE_URL", e))?);
         }
         self.conn.as_mut().ok_or_else(|| Error::unavailable("BUG: no connection"))
     }
@@ -79,14 +91,16 @@ impl Database {
     pub async fn conn_for_migration(&mut self) -> Result<&mut PgConnection> {
         if self.conn.is_none() {
             let options = self.options_unchecked().await?;
-            self.conn = Some(crate::db::connect_for_migration(&options).await?);
+            let conn = crate::db::connect_for_migration(&options).await;
+            self.conn = Some(conn.map_err(|e| self.settings.origins.blame("DATABASE_URL", e))?);
         }
         self.conn.as_mut().ok_or_else(|| Error::unavailable("BUG: no connection"))
     }
 
     async fn options_unchecked(&mut self) -> Result<PgConnectOptions> {
         match &self.settings.database_url {
-            Some(url) => crate::db::options_from_url(url),
+            Some(url) => crate::db::options_from_url(url)
+                .map_err(|e| self.settings.origins.blame("DATABASE_URL", e)),
             None => {
                 let e = self.embedded()?;
                 e.ensure_running().await?;
@@ -123,23 +137,28 @@ impl Database {
     }
 }
 
-fn not_logged_in() -> Error {
-    Error::unauthenticated("not logged in").with_hint("run `epicevents login`")
+/// No session for this database: which one it is, since each has its own (spec §16).
+fn not_logged_in(scope: &Scope) -> Error {
+    Error::unauthenticated(format!("not logged in to {}", scope.describe()))
+        .with_hint("run `epicevents login`")
 }
 
 /// Direct mode: the services run here, the session is in the local store.
 pub struct Direct {
     pub db: Database,
     store: TokenStore,
+    scope: Scope,
     actor: Option<Actor>,
 }
 
 impl Direct {
     pub fn new(settings: Settings, notify: Reporter) -> Result<Self> {
         let warn = notify.clone();
-        let store = TokenStore::new(&settings, Scope::Direct)?
+        let scope = Scope::direct(&settings);
+        tracing::debug!("session store: {} ({})", scope.describe(), scope.file_name());
+        let store = TokenStore::new(&settings, scope.clone())?
             .with_reporter(move |w| warn(&format!("warning: {w}")));
-        Ok(Direct { db: Database::new(settings, notify), store, actor: None })
+        Ok(Direct { db: Database::new(settings, notify), store, scope, actor: None })
     }
 
     /// The logged-in, active employee (exit 3 otherwise). An expired access token with a
@@ -154,12 +173,12 @@ impl Direct {
         // logged in", which only a reachable CRM can usefully say
         let jwt = self.db.jwt()?;
         let conn = self.db.conn().await?;
-        let tokens = self.store.load()?.ok_or_else(not_logged_in)?;
+        let tokens = self.store.load()?.ok_or_else(|| not_logged_in(&self.scope))?;
         let actor = match session::authenticate(conn, &jwt, &tokens.access, policy).await? {
             Access::Valid(a) => a,
             Access::Expired => {
                 let _lock = self.store.lock()?;
-                let current = self.store.load()?.ok_or_else(not_logged_in)?;
+                let current = self.store.load()?.ok_or_else(|| not_logged_in(&self.scope))?;
                 match session::authenticate(conn, &jwt, &current.access, policy).await? {
                     Access::Valid(a) => a,
                     Access::Expired => {
@@ -237,7 +256,7 @@ impl Direct {
         let policy = self.db.policy();
         let jwt = self.db.jwt()?;
         let _lock = self.store.lock()?;
-        let tokens = self.store.load()?.ok_or_else(not_logged_in)?;
+        let tokens = self.store.load()?.ok_or_else(|| not_logged_in(&self.scope))?;
         let conn = self.db.conn().await?;
         let store = &self.store;
         session::refresh(conn, &jwt, &tokens.refresh, policy, |p| {

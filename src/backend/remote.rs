@@ -51,8 +51,24 @@ pub struct Remote {
     store: TokenStore,
 }
 
-fn not_logged_in() -> Error {
-    Error::unauthenticated("not logged in").with_hint("run `epicevents login`")
+/// No session for this server (spec §16): which server, and whether it answers — a wrong
+/// `EPICCRM_SERVER` with nothing listening is a server that cannot be reached (exit 7), not a
+/// login to make.
+async fn not_logged_in(http: &mut Http) -> Error {
+    let origin = http.origin();
+    match http.connect().await {
+        Ok(sender) => {
+            http.sender = Some(sender);
+            Error::unauthenticated(format!("not logged in to the server {origin} (it answers)"))
+                .with_hint("run `epicevents login`")
+        }
+        Err(e) => {
+            let said = format!("{}; no session is stored for it either", e.message());
+            e.with_message(said).with_hint(format!(
+                "is `epicevents serve` running there, and is EPICCRM_SERVER ({origin}) right?"
+            ))
+        }
+    }
 }
 
 /// An error the server sent, and whether it means "your access token has expired".
@@ -72,7 +88,9 @@ impl Remote {
 
     /// A current access token, refreshed first when it has expired (or is about to).
     async fn access(&mut self) -> Result<String> {
-        let tokens = self.store.load()?.ok_or_else(not_logged_in)?;
+        let Some(tokens) = self.store.load()? else {
+            return Err(not_logged_in(&mut self.http).await);
+        };
         if fresh(&tokens.access) {
             return Ok(tokens.access);
         }
@@ -94,7 +112,9 @@ impl Remote {
     /// Refreshes under the store's lock, unless another process already replaced `stale`.
     async fn refresh_after(&mut self, stale: &str) -> Result<String> {
         let _lock = self.store.lock()?;
-        let current = self.store.load()?.ok_or_else(not_logged_in)?;
+        let Some(current) = self.store.load()? else {
+            return Err(not_logged_in(&mut self.http).await);
+        };
         if current.access != stale && fresh(&current.access) {
             return Ok(current.access);
         }
@@ -277,7 +297,9 @@ impl Remote {
 
     pub async fn refresh(&mut self) -> Result<()> {
         let _lock = self.store.lock()?;
-        let tokens = self.store.load()?.ok_or_else(not_logged_in)?;
+        let Some(tokens) = self.store.load()? else {
+            return Err(not_logged_in(&mut self.http).await);
+        };
         self.exchange(&tokens.refresh).await.map(|_| ())
     }
 

@@ -10,8 +10,8 @@ use crate::db::{self, MIGRATOR};
 use crate::error::{Error, Result};
 
 const BACKUP_EXAMPLES: &str = "Examples:
-  epicevents db backup crm-$(date +%F).dump
-  EPICCRM_DATA_DIR=/srv/crm-copy epicevents db restore crm-2026-11-28.dump";
+  epicevents db backup ~/backups/crm.dump
+  EPICCRM_DATA_DIR=/srv/crm-copy epicevents db restore ~/backups/crm.dump";
 
 #[derive(Debug, Subcommand)]
 pub enum DbCmd {

@@ -3,30 +3,55 @@
 
 use std::path::{Path, PathBuf};
 
+use clap::Args;
+
 use super::Context;
 use crate::error::Result;
 use crate::service::demo;
 
-pub async fn run(ctx: &mut Context) -> Result<()> {
-    let summary = demo::seed(ctx.database().conn().await?).await?;
-    if ctx.out.json() {
-        return ctx.out.done("", serde_json::to_value(&summary).unwrap_or_default());
-    }
+#[derive(Debug, Args)]
+pub struct Demo {
+    /// Lost the passwords? New ones for the demo accounts (only in a database `demo` filled;
+    /// the data stays, their sessions end)
+    #[arg(long)]
+    pub reset: bool,
+}
+
+pub async fn run(args: Demo, ctx: &mut Context) -> Result<()> {
     let me = invocation(&ctx.program);
-    let mut s = format!(
-        "Demo data created: {} employees, {} clients, {} contracts, {} events.\n\n\
-         Throwaway passwords (shown once; change them with `{me} employee set-password ID`):\n\n",
-        summary.accounts.len(),
-        summary.clients,
-        summary.contracts,
-        summary.events
-    );
-    let width = summary.accounts.iter().map(|a| a.email.len()).max().unwrap_or(0);
-    for a in &summary.accounts {
+    let (accounts, mut s) = if args.reset {
+        let accounts = demo::reset(ctx.database().conn().await?).await?;
+        if ctx.out.json() {
+            return ctx.out.done("", serde_json::json!({ "accounts": accounts }));
+        }
+        let s = format!(
+            "New throwaway passwords for the {} demo accounts (shown once; their sessions have \
+             ended):\n\n",
+            accounts.len()
+        );
+        (accounts, s)
+    } else {
+        let summary = demo::seed(ctx.database().conn().await?).await?;
+        if ctx.out.json() {
+            return ctx.out.done("", serde_json::to_value(&summary).unwrap_or_default());
+        }
+        let s = format!(
+            "Demo data created: {} employees, {} clients, {} contracts, {} events.\n\n\
+             Throwaway passwords (shown once; change them with `{me} employee set-password ID`, \
+             or get new ones with `{me} demo --reset`):\n\n",
+            summary.accounts.len(),
+            summary.clients,
+            summary.contracts,
+            summary.events
+        );
+        (summary.accounts, s)
+    };
+    let width = accounts.iter().map(|a| a.email.len()).max().unwrap_or(0);
+    for a in &accounts {
         s.push_str(&format!("  {:<10}  {:<width$}  {}\n", a.role.as_str(), a.email, a.password));
     }
     s.push_str("\nLog in as one of them, for instance the first manager:\n\n");
-    if let Some(a) = summary.accounts.first() {
+    if let Some(a) = accounts.first() {
         s.push_str(&format!("  {me} login {}\n", a.email));
     }
     s.push_str(&format!("  {me} whoami\n  {me} event list --no-support\n"));

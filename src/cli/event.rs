@@ -17,6 +17,15 @@ fn notes(s: &str) -> std::result::Result<Notes, String> {
     Notes::parse("notes", s)
 }
 
+/// A line for `--append-notes`: not blank (there would be nothing to add).
+fn notes_line(s: &str) -> std::result::Result<Notes, String> {
+    let n = Notes::parse("--append-notes", s)?;
+    if n.as_deref().is_none() {
+        return Err("--append-notes needs some text to add".into());
+    }
+    Ok(n)
+}
+
 #[derive(Debug, Subcommand)]
 pub enum EventCmd {
     /// List events: by id, or by start with --upcoming or --from (--sort to choose)
@@ -95,7 +104,8 @@ pub enum EventCmd {
     },
     /// Change an event (its support contact, or MANAGEMENT); `--notes ""` clears the notes
     #[command(
-        after_help = "Example:\n  epicevents event update 12 --attendees 80 --notes 'Band confirmed'"
+        after_help = "Examples:\n  epicevents event update 12 --attendees 80 --notes 'Band confirmed'\n  \
+                      epicevents event update 12 --append-notes 'Projector needed in room B.'"
     )]
     Update {
         /// Event id
@@ -119,6 +129,9 @@ pub enum EventCmd {
         /// New notes
         #[arg(long, value_parser = notes)]
         notes: Option<Notes>,
+        /// Add this as a new line at the end of the notes
+        #[arg(long, value_name = "TEXT", value_parser = notes_line, conflicts_with = "notes")]
+        append_notes: Option<Notes>,
     },
     /// Assign an active SUPPORT employee to an event (MANAGEMENT)
     #[command(after_help = "Example:\n  epicevents event assign 12 5")]
@@ -233,7 +246,7 @@ impl EventCmd {
                 let e = ctx.backend()?.call(req).await?;
                 ctx.out.record(&e)
             }
-            EventCmd::Update { id, name, start, end, location, attendees, notes } => {
+            EventCmd::Update { id, name, start, end, location, attendees, notes, append_notes } => {
                 let u = EventUpdate {
                     id,
                     name,
@@ -242,6 +255,7 @@ impl EventCmd {
                     location,
                     attendees,
                     notes,
+                    append_notes,
                 };
                 if u.is_empty() {
                     return Err(nothing_to_update("event update"));

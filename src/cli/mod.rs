@@ -12,6 +12,7 @@ mod demo;
 mod employee;
 mod event;
 pub mod input;
+mod man;
 mod serve;
 
 use std::sync::Arc;
@@ -37,20 +38,25 @@ Examples:
 Exit codes: 0 ok, 1 internal error, 2 usage or invalid input, 3 not authenticated,
 4 forbidden, 5 not found, 6 conflict, 7 database (or server) unavailable or not migrated.";
 
+/// The heading of the options every command takes, apart from its own in `--help`.
+pub const GLOBAL_OPTIONS: &str = "Global options";
+
 /// Epic Events CRM: employees, clients, contracts and events, from a terminal.
 #[derive(Debug, Parser)]
 #[command(name = "epicevents", version, after_help = AFTER_HELP, propagate_version = true)]
 pub struct Cli {
     /// Print machine-readable JSON on stdout
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL_OPTIONS)]
     pub json: bool,
 
     /// Print lists as CSV (RFC 4180, with a header row) on stdout
-    #[arg(long, global = true, conflicts_with = "json")]
+    #[arg(long, global = true, conflicts_with = "json", help_heading = GLOBAL_OPTIONS)]
     pub csv: bool,
 
-    /// Log more to stderr (-v debug, -vv trace); RUST_LOG also works
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    /// Log to stderr: -v where settings came from, the database or server, the time taken;
+    /// -vv also each SQL statement and its time
+    #[arg(short, long, global = true, action = clap::ArgAction::Count,
+          help_heading = GLOBAL_OPTIONS)]
     pub verbose: u8,
 
     #[command(subcommand)]
@@ -103,8 +109,9 @@ pub enum Command {
     #[command(after_help = serve::AFTER_HELP)]
     Serve(serve::Serve),
     /// Fill an empty database with realistic sample data and print how to log in
-    #[command(after_help = "Example (zero-config, nothing to set up):\n  epicevents demo")]
-    Demo,
+    #[command(after_help = "Examples (zero-config, nothing to set up):\n  epicevents demo\n  \
+                            epicevents demo --reset    # lost the passwords it printed")]
+    Demo(demo::Demo),
     /// Print a shell completion script
     #[command(
         after_help = "Examples:\n  epicevents completions bash > ~/.local/share/bash-completion/completions/epicevents\n  \
@@ -115,9 +122,11 @@ pub enum Command {
         /// bash, zsh, fish, powershell or elvish
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff)
-    #[command(after_help = "Example:\n  epicevents man > epicevents.1 && man ./epicevents.1")]
-    Man,
+    /// Print the manual (roff): every command, exit codes, environment, files
+    #[command(after_help = "Examples:\n  epicevents man > epicevents.1 && man ./epicevents.1\n  \
+                            epicevents man client | man -l -\n  \
+                            epicevents man --dir ~/.local/share/man/man1")]
+    Man(man::Man),
 }
 
 /// The command line's definition: the derived one, with what it cannot say by itself added
@@ -125,7 +134,79 @@ pub enum Command {
 /// subcommand is given.
 pub fn command() -> clap::Command {
     let cmd = <Cli as clap::CommandFactory>::command();
-    annotate(cmd, "")
+    let cmd = annotate(cmd, "");
+    // a command where a format means nothing gets the option hidden, before clap gives each
+    // command the global ones (it then keeps that copy)
+    let formats: Vec<clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| matches!(a.get_id().as_str(), "csv" | "json"))
+        .cloned()
+        .collect();
+    offer_formats(cmd, "", &formats)
+}
+
+/// Commands that print no list and no record: `--csv` means nothing there.
+const NO_CSV: &[&str] = &[
+    "login",
+    "logout",
+    "refresh-token",
+    "management-only",
+    "serve",
+    "demo",
+    "completions",
+    "man",
+    "db",
+    "employee set-password",
+    "employee unlock",
+    "employee delete",
+    "client delete",
+    "contract delete",
+    "event delete",
+];
+/// Commands whose output is not a result (a server, a script, a manual): nor does `--json`.
+const NO_JSON: &[&str] = &["serve", "completions", "man"];
+
+/// Whether `--csv` (`"csv"`) or `--json` means something for the command at `path`
+/// (`client list`), by the first word or the whole path.
+pub fn offers(path: &str, format: &str) -> bool {
+    let table = if format == "csv" { NO_CSV } else { NO_JSON };
+    let first = path.split(' ').next().unwrap_or_default();
+    !table.iter().any(|c| *c == path || *c == first)
+}
+
+/// `--csv` or `--json` given to a command where it means nothing: a usage error (exit 2).
+pub fn check_formats(matches: &clap::ArgMatches) -> Result<()> {
+    let mut path: Vec<&str> = Vec::new();
+    let mut m = matches;
+    while let Some((name, sub)) = m.subcommand() {
+        path.push(name);
+        m = sub;
+    }
+    let path = path.join(" ");
+    for format in ["csv", "json"] {
+        if matches.get_flag(format) && !offers(&path, format) {
+            return Err(Error::usage(format!("--{format} means nothing for `{path}`"))
+                .with_hint(format!("see `epicevents {path} --help`")));
+        }
+    }
+    Ok(())
+}
+
+fn offer_formats(mut cmd: clap::Command, path: &str, formats: &[clap::Arg]) -> clap::Command {
+    let names: Vec<String> = cmd.get_subcommands().map(|s| s.get_name().to_owned()).collect();
+    for name in names {
+        let full = if path.is_empty() { name.clone() } else { format!("{path} {name}") };
+        cmd = cmd.mut_subcommand(&name, |mut sub| {
+            for arg in formats {
+                let id = arg.get_id().as_str();
+                if !offers(&full, id) && !sub.get_arguments().any(|a| a.get_id() == id) {
+                    sub = sub.arg(arg.clone().hide(true));
+                }
+            }
+            offer_formats(sub, &full, formats)
+        });
+    }
+    cmd
 }
 
 fn annotate(mut cmd: clap::Command, path: &str) -> clap::Command {
@@ -177,16 +258,13 @@ impl Cli {
                 clap_complete::generate(*shell, &mut command(), "epicevents", &mut buf);
                 return crate::output::emit(&String::from_utf8_lossy(&buf));
             }
-            Command::Man => {
-                let mut buf = Vec::new();
-                clap_mangen::Man::new(command())
-                    .render(&mut buf)
-                    .map_err(|e| Error::internal("cannot render the man page", e))?;
-                return crate::output::emit(&String::from_utf8_lossy(&buf));
-            }
+            Command::Man(m) => return m.run(command()),
             _ => {}
         }
         let settings = Settings::load()?;
+        for key in crate::config::SETTINGS {
+            tracing::debug!("setting {key}: {}", settings.origins.describe(key));
+        }
         let _sentry = crate::telemetry::init(&settings)?;
         let format = match (self.json, self.csv) {
             (true, _) => Format::Json,
@@ -220,9 +298,9 @@ impl Command {
             Command::Audit(_) => "audit",
             Command::Db(_) => "db",
             Command::Serve(_) => "serve",
-            Command::Demo => "demo",
+            Command::Demo(_) => "demo",
             Command::Completions { .. } => "completions",
-            Command::Man => "man",
+            Command::Man(_) => "man",
         }
     }
 
@@ -241,8 +319,8 @@ impl Command {
             Command::Audit(c) => c.run(ctx).await,
             Command::Db(c) => c.run(ctx).await,
             Command::Serve(c) => c.run(ctx).await,
-            Command::Demo => demo::run(ctx).await,
-            Command::Completions { .. } | Command::Man => Ok(()),
+            Command::Demo(d) => demo::run(d, ctx).await,
+            Command::Completions { .. } | Command::Man(_) => Ok(()),
         }
     }
 }
@@ -271,14 +349,41 @@ impl Paging {
     }
 }
 
-/// Streams a list to the output, row by row.
+/// Streams a list to the output, row by row. On a terminal, a list cut by its limit then says
+/// so on stderr, with the `--after` that shows the next page (spec §16): whether there is
+/// more is asked with the same query, one row after the last one shown.
 pub async fn list<Q: crate::service::RunList>(ctx: &mut Context, q: Q, paging: Paging) -> Result<()>
 where
     Q::Row: crate::output::Render + Send,
 {
+    let next = (ctx.out.terminal && !paging.all)
+        .then(|| serde_json::to_value(&q).ok().and_then(|v| serde_json::from_value::<Q>(v).ok()))
+        .flatten();
     let mut w = ctx.out.list_writer::<Q::Row>();
     ctx.backend()?.list(q, paging.page(), &mut w).await?;
-    w.finish()
+    let (shown, last) = w.shown();
+    w.finish()?;
+    if let (Some(next), Some(last)) = (next, last)
+        && shown as i64 == paging.limit
+    {
+        let page = Page { limit: 1, all: false, offset: 0, after: Some(last) };
+        let mut more = Probe(false);
+        ctx.backend()?.list(next, page, &mut more).await?;
+        if more.0 {
+            eprintln!("Showing {shown} (the limit); more with --after {last}, or all with --all.");
+        }
+    }
+    Ok(())
+}
+
+/// Whether a list has a row at all.
+struct Probe(bool);
+
+impl<T: Send> crate::repo::RowSink<T> for Probe {
+    async fn push(&mut self, _row: T) -> Result<bool> {
+        self.0 = true;
+        Ok(false)
+    }
 }
 
 /// A row id on the command line (`not a valid id: abc`, exit 2).
@@ -343,6 +448,11 @@ impl Context {
         if self.backend.is_none() {
             let backend = match &self.settings.server {
                 Some(url) => {
+                    tracing::debug!(
+                        "server: {} (EPICCRM_SERVER from {})",
+                        url.origin(),
+                        self.settings.origins.describe("EPICCRM_SERVER")
+                    );
                     Backend::Remote(Box::new(Remote::new(&self.settings, url.clone(), reporter())?))
                 }
                 None => Backend::Direct(Box::new(Direct::new(self.settings.clone(), reporter())?)),

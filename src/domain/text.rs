@@ -117,7 +117,7 @@ super::string_serde!(OptionalText, |s: &str| OptionalText::parse("text", s));
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Notes(Option<String>);
 
-const MAX_NOTES: usize = 2000;
+pub const MAX_NOTES: usize = 2000;
 
 impl Notes {
     pub fn parse(field: &str, input: &str) -> Result<Self, String> {
@@ -135,6 +135,21 @@ impl Notes {
     }
     pub fn none() -> Self {
         Notes(None)
+    }
+    /// The notes with `line` added as a line of their own (`event update --append-notes`),
+    /// within the notes' length.
+    pub fn appended(field: &str, current: Option<&str>, line: &Notes) -> Result<Self, String> {
+        let joined = match (current.filter(|c| !c.is_empty()), line.as_deref()) {
+            (Some(c), Some(l)) => format!("{c}\n{l}"),
+            (Some(c), None) => c.to_owned(),
+            (None, l) => l.unwrap_or_default().to_owned(),
+        };
+        if joined.chars().count() > MAX_NOTES {
+            return Err(format!(
+                "{field} would be too long with that line (at most {MAX_NOTES} characters)"
+            ));
+        }
+        Ok(Notes((!joined.is_empty()).then_some(joined)))
     }
     pub fn as_deref(&self) -> Option<&str> {
         self.0.as_deref()

@@ -42,6 +42,21 @@ pub enum Format {
 pub struct Output {
     pub format: Format,
     pub color: bool,
+    /// Standard output is a terminal: lists cut by their limit say so, and tables fit
+    /// `columns` (spec §16). Piped output is never shortened.
+    pub terminal: bool,
+    pub columns: Option<usize>,
+}
+
+/// The width tables must fit on a terminal: `COLUMNS` when it is a number, else the
+/// terminal's own.
+fn terminal_columns() -> Option<usize> {
+    match std::env::var("COLUMNS").ok().and_then(|c| c.trim().parse::<usize>().ok()) {
+        Some(n) if n > 0 => Some(n),
+        _ => terminal_size::terminal_size_of(std::io::stdout())
+            .map(|(w, _)| usize::from(w.0))
+            .filter(|w| *w > 0),
+    }
 }
 
 /// Local time, to the minute, for people.
@@ -82,10 +97,11 @@ fn to_json<T: Serialize + ?Sized>(v: &T) -> Result<String> {
 
 impl Output {
     pub fn new(format: Format) -> Self {
-        let color = std::io::stdout().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none()
-            && crate::sys::ansi_colours(false);
-        Output { format, color }
+        let terminal = std::io::stdout().is_terminal();
+        let color =
+            terminal && std::env::var_os("NO_COLOR").is_none() && crate::sys::ansi_colours(false);
+        let columns = if terminal { terminal_columns() } else { None };
+        Output { format, color, terminal, columns }
     }
 
     pub fn json(&self) -> bool {
@@ -108,7 +124,11 @@ impl Output {
                 let mut s = String::new();
                 for (k, val) in fields {
                     let key = format!("{k}:");
-                    let val = escape_controls(&val);
+                    let val = if k == "notes" {
+                        indented_lines(&val, width + 2)
+                    } else {
+                        escape_controls(&val).into_owned()
+                    };
                     if self.color {
                         s.push_str(&format!("\x1b[1m{key:<w$}\x1b[0m {val}\n", w = width + 1));
                     } else {
@@ -135,9 +155,19 @@ impl Output {
                 ),
                 header: false,
             },
-            Format::Human => Kind::Human { out, pending: Vec::new(), widths: None },
+            Format::Human => {
+                Kind::Human { out, pending: Vec::new(), widths: None, columns: self.columns }
+            }
         };
-        ListWriter { kind, count: 0, closed: false, _row: std::marker::PhantomData }
+        let keep_id = self.terminal && T::HEADERS.first() == Some(&"ID");
+        ListWriter {
+            kind,
+            count: 0,
+            closed: false,
+            last_id: None,
+            keep_id,
+            _row: std::marker::PhantomData,
+        }
     }
 
     /// A titled table below a record (`client show`'s contracts, `contract show`'s events),
@@ -178,6 +208,14 @@ impl Output {
     }
 }
 
+/// Multi-line notes for a `key: value` block: each line under the first one indented to the
+/// values' column; every other control character still escaped (spec §4, §16).
+fn indented_lines(value: &str, indent: usize) -> String {
+    let pad = " ".repeat(indent);
+    let lines: Vec<String> = value.split('\n').map(|l| escape_controls(l).into_owned()).collect();
+    lines.join(&format!("\n{pad}"))
+}
+
 /// Rows for people are aligned on the widths of the first `ALIGN_ROWS` rows; later rows
 /// (only with `--all` or a large `--limit`) keep those widths, overflowing where longer.
 const ALIGN_ROWS: usize = 1000;
@@ -197,6 +235,8 @@ enum Kind {
         out: std::io::BufWriter<std::io::Stdout>,
         pending: Vec<Vec<String>>,
         widths: Option<Vec<usize>>,
+        /// The terminal's width, which the table fits (none when piped).
+        columns: Option<usize>,
     },
 }
 
@@ -205,6 +245,9 @@ pub struct ListWriter<T> {
     kind: Kind,
     count: usize,
     closed: bool,
+    /// The last row's id (on a terminal: for the "more with --after ID" note).
+    last_id: Option<i64>,
+    keep_id: bool,
     _row: std::marker::PhantomData<fn(T)>,
 }
 
@@ -231,6 +274,9 @@ impl<T: Render> ListWriter<T> {
             return Ok(false);
         }
         self.count += 1;
+        if self.keep_id {
+            self.last_id = row.cells().first().and_then(|c| c.parse().ok());
+        }
         let result = match &mut self.kind {
             Kind::Json { out, scratch } => {
                 scratch.clear();
@@ -250,17 +296,17 @@ impl<T: Render> ListWriter<T> {
                 };
                 write(out, header).map_err(csv_io)
             }
-            Kind::Human { out, pending, widths } => {
+            Kind::Human { out, pending, widths, columns } => {
                 let cells: Vec<String> =
                     row.cells().iter().map(|c| escape_controls(c).into_owned()).collect();
                 match widths {
-                    Some(w) => out.write_all(line::<T>(w, &cells).as_bytes()),
+                    Some(w) => out.write_all(line::<T>(w, &cells, columns.is_some()).as_bytes()),
                     None => {
                         pending.push(cells);
                         if pending.len() < ALIGN_ROWS {
                             return Ok(true);
                         }
-                        flush_pending::<T>(out, pending, widths)
+                        flush_pending::<T>(out, pending, widths, *columns)
                     }
                 }
             }
@@ -279,6 +325,11 @@ impl<T: Render> ListWriter<T> {
         }
     }
 
+    /// How many rows were written, and the last one's id (known on a terminal only).
+    pub fn shown(&self) -> (usize, Option<i64>) {
+        (self.count, self.last_id)
+    }
+
     pub fn finish(mut self) -> Result<()> {
         let result = match &mut self.kind {
             Kind::Json { out, .. } => {
@@ -290,13 +341,13 @@ impl<T: Render> ListWriter<T> {
                     if *header { Ok(()) } else { out.write_record(crate::api::field_names::<T>()) };
                 r.map_err(csv_io).and_then(|()| out.flush())
             }
-            Kind::Human { out, pending, widths } => {
+            Kind::Human { out, pending, widths, columns } => {
                 if widths.is_none() && pending.is_empty() {
                     eprintln!("(no results)");
                     Ok(())
                 } else {
                     let r = if widths.is_none() {
-                        flush_pending::<T>(out, pending, widths)
+                        flush_pending::<T>(out, pending, widths, *columns)
                     } else {
                         Ok(())
                     };
@@ -328,6 +379,7 @@ fn flush_pending<T: Render>(
     out: &mut std::io::BufWriter<std::io::Stdout>,
     pending: &mut Vec<Vec<String>>,
     widths: &mut Option<Vec<usize>>,
+    columns: Option<usize>,
 ) -> std::io::Result<()> {
     let mut w: Vec<usize> = T::HEADERS.iter().map(|h| h.width()).collect();
     for row in pending.iter() {
@@ -335,18 +387,67 @@ fn flush_pending<T: Render>(
             *w = (*w).max(c.width());
         }
     }
+    if let Some(columns) = columns {
+        fit::<T>(&mut w, columns);
+    }
     let header: Vec<String> = T::HEADERS.iter().map(|h| h.to_string()).collect();
-    let mut s = line::<T>(&w, &header);
+    let fitted = columns.is_some();
+    let mut s = line::<T>(&w, &header, fitted);
     for row in std::mem::take(pending) {
-        s.push_str(&line::<T>(&w, &row));
+        s.push_str(&line::<T>(&w, &row, fitted));
     }
     *widths = Some(w);
     out.write_all(s.as_bytes())
 }
 
-fn line<T: Render>(widths: &[usize], cells: &[String]) -> String {
+/// The narrowest a shortened column gets: its header, and at least this much.
+const MIN_SHORTENED: usize = 8;
+
+/// Narrows the widest text columns (never the first, the id, nor a right-aligned amount) one
+/// character at a time until the table fits `columns`, or none can be narrowed further.
+fn fit<T: Render>(widths: &mut [usize], columns: usize) {
+    let total = |w: &[usize]| w.iter().sum::<usize>() + GAP * w.len().saturating_sub(1);
+    while total(widths) > columns {
+        let widest = (1..widths.len())
+            .filter(|i| !T::RIGHT.contains(i))
+            .filter(|&i| widths[i] > T::HEADERS[i].width().max(MIN_SHORTENED))
+            .max_by_key(|&i| (widths[i], std::cmp::Reverse(i)));
+        match widest {
+            Some(i) => widths[i] -= 1,
+            None => break,
+        }
+    }
+}
+
+/// `cell` cut to `width` columns, its end replaced by `…`, when it is wider.
+fn shorten(cell: &str, width: usize) -> std::borrow::Cow<'_, str> {
+    use unicode_width::UnicodeWidthChar;
+    if cell.width() <= width {
+        return std::borrow::Cow::Borrowed(cell);
+    }
+    let mut s = String::new();
+    let mut used = 0;
+    for ch in cell.chars() {
+        let w = ch.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        used += w;
+        s.push(ch);
+    }
+    s.push('…');
+    std::borrow::Cow::Owned(s)
+}
+
+/// One row; on a terminal (`fitted`) its cells shortened to their column's width.
+fn line<T: Render>(widths: &[usize], cells: &[String], fitted: bool) -> String {
     let mut s = String::new();
     for (i, c) in cells.iter().enumerate() {
+        let c = match widths.get(i) {
+            Some(&w) if fitted && i > 0 && !T::RIGHT.contains(&i) => shorten(c, w),
+            _ => std::borrow::Cow::Borrowed(c.as_str()),
+        };
+        let c = c.as_ref();
         let pad = widths.get(i).copied().unwrap_or(0).saturating_sub(c.width());
         let right = T::RIGHT.contains(&i);
         if right {

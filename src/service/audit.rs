@@ -18,6 +18,8 @@ pub enum Change {
     Bootstrap,
     /// `demo` filled the database.
     Demo,
+    /// `demo --reset` gave the demo accounts new passwords.
+    DemoReset,
     /// A login, a logout, a failed login or a lockout (spec §15).
     Session(SessionEvent),
 }
@@ -43,6 +45,7 @@ impl Change {
             }
             Change::Bootstrap => "employee.bootstrap".to_owned(),
             Change::Demo => "database.demo".to_owned(),
+            Change::DemoReset => "database.demo_reset".to_owned(),
             Change::Session(e) => match e {
                 SessionEvent::LoginFailed => "session.login_failed",
                 SessionEvent::Lockout => "session.lockout",
@@ -63,7 +66,7 @@ impl Change {
                 _ => "other",
             },
             Change::Bootstrap | Change::Session(_) => "employee",
-            Change::Demo => "database",
+            Change::Demo | Change::DemoReset => "database",
         }
     }
 }

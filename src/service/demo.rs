@@ -65,14 +65,15 @@ fn parse<T>(r: std::result::Result<T, String>) -> Result<T> {
     r.map_err(|e| Error::internal("BUG: invalid demo data", anyhow::anyhow!(e)))
 }
 
-/// Fills an empty database; exit 6 when there is anything in it already.
-pub async fn seed(conn: &mut PgConnection) -> Result<DemoSummary> {
+type Hashed = (&'static str, &'static str, &'static str, Role, String);
+
+/// A new throwaway password for each demo account, hashed (side by side, one per core).
+async fn new_passwords() -> Result<(Vec<DemoAccount>, Vec<Hashed>)> {
     let mut accounts = Vec::new();
     let mut hashing = Vec::new();
     for (first, last, email, role) in STAFF {
         let pw = throwaway_password();
         let p = parse(Password::parse(&pw))?;
-        // the hashes run side by side, one per core
         hashing.push((
             first,
             last,
@@ -93,6 +94,42 @@ pub async fn seed(conn: &mut PgConnection) -> Result<DemoSummary> {
         let hash = hash.await.map_err(|e| Error::internal("password hashing failed", e))??;
         hashed.push((first, last, email, role, hash));
     }
+    Ok((accounts, hashed))
+}
+
+/// `demo --reset`: new throwaway passwords for the demo accounts still there (their sessions
+/// end, their lockouts are lifted), the data left as it is — only in a database `demo`
+/// filled (exit 6 otherwise), in one transaction, audited.
+pub async fn reset(conn: &mut PgConnection) -> Result<Vec<DemoAccount>> {
+    let (accounts, hashed) = new_passwords().await?;
+    let mut tx = Tx::begin(conn).await?;
+    if !repo::installation::made_by_demo(&mut tx).await? {
+        return Err(Error::conflict(
+            "this database was not filled by `demo`: --reset only resets a demo's passwords",
+        )
+        .with_hint("to change a real account's password: `epicevents employee set-password ID`"));
+    }
+    let mut reset = Vec::new();
+    for (mut account, (_, _, email, _, hash)) in accounts.into_iter().zip(hashed) {
+        let email = parse(Email::parse(email))?;
+        let Some(found) = repo::employee::credentials_by_email(&mut tx, &email).await? else {
+            continue;
+        };
+        repo::employee::set_password_hash(&mut tx, found.id, &hash).await?;
+        repo::session::revoke_all_of(&mut tx, found.id, None).await?;
+        repo::throttle::reset(&mut tx, email.as_str()).await?;
+        account.id = found.id;
+        reset.push(account);
+    }
+    let ids: Vec<i64> = reset.iter().map(|a| a.id).collect();
+    tx.audit(None, Change::DemoReset, 0, json!({ "employees": ids })).await?;
+    tx.commit(None).await?;
+    Ok(reset)
+}
+
+/// Fills an empty database; exit 6 when there is anything in it already.
+pub async fn seed(conn: &mut PgConnection) -> Result<DemoSummary> {
+    let (mut accounts, hashed) = new_passwords().await?;
     let mut tx = Tx::begin(conn).await?;
     repo::employee::lock_bootstrap(&mut tx).await?;
     if repo::employee::any_exists(&mut tx).await? {

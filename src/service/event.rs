@@ -13,7 +13,7 @@ use crate::api::{
 };
 use crate::auth::Actor;
 use crate::auth::permissions::{Action, Facts};
-use crate::domain::{EventPeriod, Role, Timestamp};
+use crate::domain::{EventPeriod, Notes, Role, Timestamp};
 use crate::error::{Error, Result};
 use crate::repo::event::{EventChanges, Mine, NewEventRow};
 use crate::repo::{self, RowSink, found};
@@ -117,13 +117,24 @@ pub async fn update(db: &mut PgConnection, actor: &Actor, u: EventUpdate) -> Res
         u.end_at.unwrap_or(Timestamp::from_utc(before.end_at)),
     )
     .map_err(Error::usage)?;
+    if u.notes.is_some() && u.append_notes.is_some() {
+        return Err(Error::usage("--notes cannot be used with --append-notes"));
+    }
+    // appended to the notes as they are now: the row is locked until the commit, so an
+    // append that runs at the same time waits and then appends to this one's result
+    let appended = match &u.append_notes {
+        Some(line) => {
+            Some(Notes::appended("notes", before.notes.as_deref(), line).map_err(Error::usage)?)
+        }
+        None => None,
+    };
     let changes = EventChanges {
         name: u.name.as_ref(),
         start_at: u.start_at.map(Timestamp::utc),
         end_at: u.end_at.map(Timestamp::utc),
         location: u.location.as_ref(),
         attendees: u.attendees.map(|a| a.get()),
-        notes: u.notes.as_ref(),
+        notes: u.notes.as_ref().or(appended.as_ref()),
     };
     let after = found(repo::event::update(&mut tx, u.id, &changes).await?, "event", u.id)?;
     let details = diff(&[

@@ -870,7 +870,9 @@ impl User {
     /// A user of a database, directly.
     pub fn new(database_url: String) -> User {
         let home = tempfile::tempdir().unwrap();
-        let token_file = home.path().join(".config/epiccrm/tokens.json");
+        // one session per database (spec §16)
+        let scope = epicevents::auth::store::Scope::of_database_url(&database_url);
+        let token_file = home.path().join(".config/epiccrm").join(scope.file_name());
         User {
             home,
             envs: vec![
@@ -913,6 +915,12 @@ impl User {
     pub fn unset(&mut self, key: &str) -> &mut Self {
         self.envs.retain(|(k, _)| k != key);
         self
+    }
+
+    /// The keyring user of this user's direct-mode session (one per database).
+    pub fn keyring_account(&self) -> String {
+        let url = self.envs.iter().find(|(k, _)| k == "DATABASE_URL").map(|(_, v)| v.as_str());
+        epicevents::auth::store::Scope::of_database_url(url.expect("a direct-mode user")).account()
     }
 
     pub fn token_file(&self) -> PathBuf {

@@ -378,11 +378,13 @@ fn stored_text_cannot_forge_a_row_a_line_or_an_escape() {
         .stderr_has("single line");
     c.sam.run(["client", "create", "Eve\u{202e}gnp", "Forger", "eve@x.io"]).code(2);
     c.sam.run(["client", "create", "Eve", "Forger", "eve@x.io", "--phone", "01\t02"]).code(2);
-    // notes may hold line breaks; shown escaped, they forge no field
+    // notes may hold line breaks; shown as indented lines (spec §16), they forge no field
     c.mia.run(["event", "update", "1", "--notes", "Catering at 6\nsupport_contact_id: 6"]).ok();
     let shown = c.mia.run(["event", "show", "1"]).ok().stdout;
-    let notes = shown.lines().find(|l| l.starts_with("notes:")).unwrap();
-    assert!(notes.ends_with(" Catering at 6\\nsupport_contact_id: 6"), "{shown}");
+    let lines: Vec<&str> = shown.lines().collect();
+    let at = lines.iter().position(|l| l.starts_with("notes:")).unwrap();
+    assert!(lines[at].ends_with(" Catering at 6"), "{shown}");
+    assert!(lines[at + 1].starts_with("  ") && lines[at + 1].ends_with(" support_contact_id: 6"));
     assert_eq!(shown.lines().filter(|l| l.starts_with("support_contact")).count(), 1, "{shown}");
     // values stored by any other means (before these rules, or by SQL) show escaped too
     c.db.sql(

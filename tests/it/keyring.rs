@@ -61,20 +61,22 @@ impl SecretService {
     }
 
     /// The session stored under the service `epiccrm-cli`, if any.
-    fn stored(&self) -> Option<Value> {
-        let out = self.tool(&["lookup", "service", "epiccrm-cli", "username", "session"]);
+    fn stored(&self, u: &User) -> Option<Value> {
+        let account = u.keyring_account();
+        let out = self.tool(&["lookup", "service", "epiccrm-cli", "username", &account]);
         out.status.success().then(|| serde_json::from_slice(&out.stdout).unwrap())
     }
 
-    fn store(&self, tokens: &Value) {
+    fn store(&self, u: &User, tokens: &Value) {
+        let account = u.keyring_account();
         let mut child = Command::new("secret-tool")
             .args([
                 "store",
-                "--label=keyring:session@epiccrm-cli",
+                &format!("--label=keyring:{account}@epiccrm-cli"),
                 "service",
                 "epiccrm-cli",
                 "username",
-                "session",
+                &account,
             ])
             .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
             .env("HOME", self.home.path())
@@ -126,20 +128,20 @@ fn the_session_lives_in_the_secret_service() {
     let u = keyring.user_of(&db);
     u.login("mia@example.com");
     assert!(!u.token_file().exists(), "a token file was written beside the keyring");
-    let stored = keyring.stored().expect("the session in the keyring");
+    let stored = keyring.stored(&u).expect("the session in the keyring");
     u.run(["whoami"]).ok().stdout_has("mia@example.com");
     // an expired access token there: refreshed transparently, and rotated there
     let claims = jwt().verify(TokenKind::Refresh, stored["refresh"].as_str().unwrap()).unwrap();
     let (expired, _) =
         jwt().issue(TokenKind::Access, 1, claims.sid, Utc::now() - Duration::hours(1)).unwrap();
-    keyring.store(&serde_json::json!({ "access": expired, "refresh": stored["refresh"] }));
+    keyring.store(&u, &serde_json::json!({ "access": expired, "refresh": stored["refresh"] }));
     u.run(["whoami"]).ok();
-    let after = keyring.stored().unwrap();
+    let after = keyring.stored(&u).unwrap();
     assert_ne!(after["refresh"], stored["refresh"], "rotated in the keyring");
     assert!(!u.token_file().exists());
     u.run(["refresh-token"]).ok();
     u.run(["logout"]).ok().stdout_has("Logged out.");
-    assert!(keyring.stored().is_none(), "logout left the session in the keyring");
+    assert!(keyring.stored(&u).is_none(), "logout left the session in the keyring");
 }
 
 #[test]

@@ -14,6 +14,7 @@ mod concurrency;
 mod config;
 mod contracts;
 mod daily2;
+mod daily_terminal;
 mod embedded;
 mod employee;
 mod events;

@@ -248,10 +248,11 @@ fn a_direct_write_whose_commit_answer_is_lost_says_it_may_have_been_applied() {
     let opts: sqlx::postgres::PgConnectOptions = c.db.url.parse().unwrap();
     let proxy = Proxy::to(opts.get_port());
     let mut mia = c.db.logged_in(1);
-    mia.set(
-        "DATABASE_URL",
-        &c.db.url.replace(&format!(":{}/", opts.get_port()), &format!(":{}/", proxy.port)),
-    );
+    let proxied = c.db.url.replace(&format!(":{}/", opts.get_port()), &format!(":{}/", proxy.port));
+    mia.set("DATABASE_URL", &proxied);
+    // another port is another place, with a session of its own (spec §16): the same one here
+    let scope = epicevents::auth::store::Scope::of_database_url(&proxied);
+    std::fs::copy(mia.token_file(), mia.token_file().with_file_name(scope.file_name())).unwrap();
     proxy.set(Fault::DropAnswer { needle: b"COMMIT".to_vec(), times: 1 });
     paid_once_with_its_outcome_unknown(&mia, &c.db, &proxy);
 }
