@@ -549,16 +549,16 @@ def import_section(scale, runs=2):
             sql("postgres", "checkpoint")
             sql("postgres", "drop database if exists target")
             sql("postgres", "create database target")
-            target = f"postgresql://postgres@/target?host={sock}"
+            target = f"postgresql://postgres@localhost/target?host={sock}"
             env = dict(w.env(), DATABASE_URL=target, EPICCRM_JWT_SECRET="bench-secret-" + "x" * 40)
             subprocess.run([BIN, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
             fd, rss_file = tempfile.mkstemp(prefix="epicevents-rss-")
             os.close(fd)
             t = time.perf_counter()
             p = subprocess.run([GNU_TIME, "-f", "%M", "-o", rss_file, "--", BIN, "--json", "db", "import",
-                                "--from", f"postgresql+psycopg2://postgres@/original?host={sock}"]
+                                "--from", f"postgresql+psycopg2://postgres@localhost/original?host={sock}"]
                                if GNU_TIME else [BIN, "--json", "db", "import", "--from",
-                                                 f"postgresql+psycopg2://postgres@/original?host={sock}"],
+                                                 f"postgresql+psycopg2://postgres@localhost/original?host={sock}"],
                                env=env, capture_output=True, text=True)
             import_times.append(time.perf_counter() - t)
             if p.returncode != 0:

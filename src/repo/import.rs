@@ -261,6 +261,72 @@ pub async fn lock_and_count(db: &mut PgConnection, lock: bool) -> Result<Vec<(St
         .collect::<Result<_>>()?)
 }
 
+/// What [`set_aside`] dropped, as the statements that put it back, in order.
+pub struct SetAside(Vec<String>);
+
+/// Drops, inside the import's transaction, what makes a bulk load slow row by row — the
+/// foreign keys from, to and among the four tables (a trigger query per row and key), their
+/// unique constraints other than primary keys, and their other indexes — and returns the
+/// statements that recreate each exactly as it was (PostgreSQL's own `pg_get_constraintdef`
+/// and `pg_get_indexdef`), as `pg_restore` does: data first, then indexes, then keys, each
+/// validated once over the whole table. Everything is put back before the commit, and a
+/// rollback puts it back anyway.
+pub async fn set_aside(db: &mut PgConnection) -> Result<SetAside> {
+    const TABLES: &str = "array['employees', 'clients', 'contracts', 'events']::regclass[]";
+    let fks = format!(
+        "select format('alter table %s drop constraint %I', conrelid::regclass, conname),
+                format('alter table %s add constraint %I %s', conrelid::regclass, conname,
+                       pg_get_constraintdef(oid))
+         from pg_constraint
+         where contype = 'f' and (conrelid = any({TABLES}) or confrelid = any({TABLES}))
+         order by conrelid::regclass::text, conname"
+    );
+    let uniques = format!(
+        "select format('alter table %s drop constraint %I', conrelid::regclass, conname),
+                format('alter table %s add constraint %I %s', conrelid::regclass, conname,
+                       pg_get_constraintdef(oid))
+         from pg_constraint
+         where contype = 'u' and conrelid = any({TABLES})
+         order by conrelid::regclass::text, conname"
+    );
+    let indexes = format!(
+        "select format('drop index %s', i.indexrelid::regclass), pg_get_indexdef(i.indexrelid)
+         from pg_index i
+         where i.indrelid = any({TABLES}) and not i.indisprimary
+           and not exists (select 1 from pg_constraint c where c.conindid = i.indexrelid)
+         order by i.indexrelid::regclass::text"
+    );
+    let mut drops = Vec::new();
+    let mut back = Vec::new();
+    let mut stages: Vec<Vec<String>> = Vec::new();
+    for q in [fks, uniques, indexes] {
+        let rows =
+            sqlx::query(sqlx::AssertSqlSafe(q)).persistent(false).fetch_all(&mut *db).await?;
+        let mut stage = Vec::new();
+        for r in rows {
+            drops.push(r.try_get::<String, _>(0)?);
+            stage.push(r.try_get::<String, _>(1)?);
+        }
+        stages.push(stage);
+    }
+    // back in the reverse order: indexes, unique constraints, then the keys that need them
+    for stage in stages.into_iter().rev() {
+        back.extend(stage);
+    }
+    if !drops.is_empty() {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(drops.join(";\n"))).execute(&mut *db).await?;
+    }
+    Ok(SetAside(back))
+}
+
+/// Recreates what [`set_aside`] dropped (the keys validated over the imported rows).
+pub async fn put_back(db: &mut PgConnection, s: SetAside) -> Result<()> {
+    for statement in s.0 {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(&mut *db).await?;
+    }
+    Ok(())
+}
+
 /// Sets the identity sequence of `table` so that the next id is `after + 1`.
 pub async fn set_next_id(db: &mut PgConnection, table: &str, after: i64) -> Result<()> {
     sqlx::query("select setval(pg_get_serial_sequence($1, 'id'), $2, true)")
@@ -268,7 +334,20 @@ pub async fn set_next_id(db: &mut PgConnection, table: &str, after: i64) -> Resu
         .bind(after)
         .persistent(false)
         .execute(db)
-        .await?;
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.code().as_deref() == Some("42501") => {
+                crate::error::Error::unavailable(format!(
+                    "the target's database role may not set the id sequence of {table}: \
+                     nothing was imported"
+                ))
+                .with_hint(
+                    "run `db import` as the database's owner (the role that runs `db migrate`)",
+                )
+                .with_source(e)
+            }
+            _ => e.into(),
+        })?;
     Ok(())
 }
 

@@ -466,7 +466,8 @@ struct Importer {
 }
 
 impl Importer {
-    /// Records a checked row; whether it is imported.
+    /// Records a checked row (first pass only): refused itself, refused because of a parent
+    /// (the first of `parents` found refused), or accepted with its normalisations.
     fn settle(&mut self, table: Table, id: i64, c: Check, parents: &[(Table, Option<i64>)]) {
         if !self.recording {
             return;
@@ -729,7 +730,6 @@ impl Importer {
         l.instant(Some(created));
         l.instant(Some(updated));
         l.end();
-        let accepted_before = self.report.refused.len();
         self.settle(
             Table::Contracts,
             id,
@@ -739,7 +739,6 @@ impl Importer {
         if self.recording && signed && !self.refused[2].contains_key(&id) {
             self.report.estimated.signed_at += 1;
         }
-        let _ = accepted_before;
         Ok(())
     }
 
@@ -1082,6 +1081,7 @@ pub async fn import(target: &mut PgConnection, opts: &Options) -> Result<Report>
         return Ok(imp.report);
     }
 
+    let aside = sql::set_aside(&mut tx).await?;
     for (table, query, copy_sql, each) in steps {
         let mut copy = tx.copy_in_raw(copy_sql).await?;
         pass(&mut snap, query, zone, &mut imp, each, Some(&mut copy)).await?;
@@ -1089,6 +1089,9 @@ pub async fn import(target: &mut PgConnection, opts: &Options) -> Result<Report>
         imp.report.counts.get_mut(table).imported = n;
     }
     snap.rollback().await?;
+    sql::put_back(&mut tx, aside).await.map_err(|e| {
+        Error::internal("the target database refused the imported rows; nothing was imported", e)
+    })?;
     for t in Table::ALL {
         let after = imp.max_id[t.index()].max(positions[t.index()]);
         if after > 0 {

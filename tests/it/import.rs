@@ -76,8 +76,17 @@ fn sqlalchemy(url: &str) -> String {
 fn the_original_company_imports_whole_with_its_ids_and_sequences() {
     let src = source("");
     let target = TestDb::new();
+    // the keys and indexes set aside for the bulk load come back exactly as they were
+    const SCHEMA_NOW: &str = "(select string_agg(conrelid::regclass || ' ' || conname || ' ' \
+        || pg_get_constraintdef(oid), E'\\n' order by conrelid::regclass::text, conname) \
+        from pg_constraint where connamespace = 'public'::regnamespace) || E'\\n' || \
+        (select string_agg(indexdef, E'\\n' order by indexname) from pg_indexes \
+        where schemaname = 'public')";
+    let before = target.scalar(SCHEMA_NOW);
     // the original's own `.env` form
     let r = import(&target, &sqlalchemy(&src.url), &[]).ok().json();
+    assert_eq!(target.scalar(SCHEMA_NOW), before);
+    assert!(before.contains("events_contract_fk") && before.contains("employees_email_key"));
     assert_eq!(r["imported"], true);
     assert_eq!(counts(&r, "employees"), (5, 5, 0, 0));
     assert_eq!(counts(&r, "clients"), (3, 3, 0, 0));
@@ -91,7 +100,9 @@ fn the_original_company_imports_whole_with_its_ids_and_sequences() {
     let q = |sql: &str| target.scalar(sql);
     assert_eq!(q("select string_agg(id::text, ',' order by id) from employees"), "1,2,3,4,5");
     assert_eq!(
-        q("select string_agg(id || ':' || total_amount || '/' || amount_due, ',' order by id) from contracts"),
+        q(
+            "select string_agg(id || ':' || total_amount || '/' || amount_due, ',' order by id) from contracts"
+        ),
         "1:1000.00/1000.00,2:5000.50/0.00,3:300.00/300.00,4:42.00/0.00"
     );
     // instants kept to the microsecond; an updated_at the original left NULL is created_at
@@ -106,19 +117,25 @@ fn the_original_company_imports_whole_with_its_ids_and_sequences() {
     );
     // events: start/end kept, a name from the client and the location
     assert_eq!(
-        q("select string_agg(id || '|' || name || '|' || start_at || '|' || end_at, ',' order by id) from events"),
+        q(
+            "select string_agg(id || '|' || name || '|' || start_at || '|' || end_at, ',' order by id) from events"
+        ),
         "1|Dupont SA — Salle Pleyel, Paris|2026-06-04 12:00:00+00|2026-06-04 16:00:00+00,\
          2|Marie Curie — Lyon|2026-07-01 07:00:00+00|2026-07-02 15:00:00+00"
     );
     // signed_at: the first event when it came before the last update, else the last
     // update, else the creation
     assert_eq!(
-        q("select string_agg(id || ':' || coalesce(signed_at::text, '-'), ',' order by id) from contracts"),
+        q(
+            "select string_agg(id || ':' || coalesce(signed_at::text, '-'), ',' order by id) from contracts"
+        ),
         "1:-,2:2026-12-01 20:35:43.559016+00,3:2026-12-01 20:35:40.962226+00,4:2026-12-01 20:35:39.718377+00"
     );
     // deactivated_at follows is_active; the reactivation is kept in the audit row
     assert_eq!(
-        q("select string_agg(id || ':' || is_active || ':' || (deactivated_at is not null), ',' order by id) from employees"),
+        q(
+            "select string_agg(id || ':' || is_active || ':' || (deactivated_at is not null), ',' order by id) from employees"
+        ),
         "1:true:false,2:true:false,3:true:false,4:true:false,5:false:true"
     );
     assert_eq!(
@@ -132,7 +149,10 @@ fn the_original_company_imports_whole_with_its_ids_and_sequences() {
     let ada = User::new(target.url.clone());
     ada.run_stdin("Secret123!\n", ["login", "ada@epic.com"]).ok();
     let e = ada
-        .run_stdin("Newcomer-pw-1\n", ["--json", "employee", "create", "New", "Comer", "new@epic.com", "-", "SUPPORT"])
+        .run_stdin(
+            "Newcomer-pw-1\n",
+            ["--json", "employee", "create", "New", "Comer", "new@epic.com", "-", "SUPPORT"],
+        )
         .ok()
         .json();
     assert_eq!(e["id"], 7);
@@ -142,8 +162,20 @@ fn the_original_company_imports_whole_with_its_ids_and_sequences() {
     assert_eq!(c["id"], 4);
     let ev = sam
         .run([
-            "--json", "event", "create", "2", "--name", "Gala", "--start", "2027-01-10T18:00:00Z",
-            "--end", "2027-01-10T23:00:00Z", "--location", "Nice", "--attendees", "10",
+            "--json",
+            "event",
+            "create",
+            "2",
+            "--name",
+            "Gala",
+            "--start",
+            "2027-01-10T18:00:00Z",
+            "--end",
+            "2027-01-10T23:00:00Z",
+            "--location",
+            "Nice",
+            "--attendees",
+            "10",
         ])
         .ok()
         .json();
@@ -189,7 +221,9 @@ fn every_active_account_logs_in_with_its_old_password_and_is_rehashed() {
 fn a_dry_run_checks_everything_and_writes_nothing() {
     let src = source("");
     let target = TestDb::new();
-    let r = import(&target, &src.url, &["--dry-run"]).ok().json();
+    // the form of psycopg 3, as the original's `.env` writes it
+    let psycopg = src.url.replacen("postgres://", "postgresql+psycopg://", 1);
+    let r = import(&target, &psycopg, &["--dry-run"]).ok().json();
     assert_eq!(r["dry_run"], true);
     assert_eq!(r["imported"], false);
     assert_eq!(counts(&r, "events"), (2, 2, 0, 0));
@@ -197,7 +231,11 @@ fn a_dry_run_checks_everything_and_writes_nothing() {
     nothing_in(&target);
     let h = human_import(&target, &src.url, &["--dry-run"]).ok();
     assert!(h.stdout.contains("(dry run: nothing written)"), "{}", h.stdout);
-    assert!(h.stdout.contains("employees           5          5          0          0"), "{}", h.stdout);
+    assert!(
+        h.stdout.contains("employees           5          5          0          0"),
+        "{}",
+        h.stdout
+    );
     nothing_in(&target);
     // the source is only read
     assert_eq!(src.scalar("select count(*) from events"), "2");
@@ -309,7 +347,9 @@ fn rows_breaking_each_rule_are_refused_each_named_and_nothing_is_written() {
     assert!(find("employees", 7, "email")["rule"].as_str().unwrap().contains("employees 1"));
     assert_eq!(find("employees", 8, "email")["value"], "admin@localhost");
     find("employees", 14, "email");
-    assert!(find("employees", 9, "first_name")["rule"].as_str().unwrap().contains("cannot be empty"));
+    assert!(
+        find("employees", 9, "first_name")["rule"].as_str().unwrap().contains("cannot be empty")
+    );
     assert_eq!(find("employees", 10, "last_name")["value"], "Bad\there");
     let hash = find("employees", 11, "password_hash");
     assert_eq!(hash["value"], Value::Null, "a hash is never shown");
@@ -317,15 +357,25 @@ fn rows_breaking_each_rule_are_refused_each_named_and_nothing_is_written() {
     assert!(find("clients", 10, "company_name")["rule"].as_str().unwrap().contains("too long"));
     find("clients", 11, "phone");
     assert!(find("clients", 12, "email")["rule"].as_str().unwrap().contains("clients 1"));
-    assert!(find("clients", 13, "sales_contact_id")["rule"].as_str().unwrap().contains("not SALES"));
-    assert!(find("contracts", 10, "total_amount")["rule"].as_str().unwrap().contains("more than 0"));
-    assert!(find("contracts", 11, "sales_contact_id")["rule"].as_str().unwrap().contains("client 1"));
+    assert!(
+        find("clients", 13, "sales_contact_id")["rule"].as_str().unwrap().contains("not SALES")
+    );
+    assert!(
+        find("contracts", 10, "total_amount")["rule"].as_str().unwrap().contains("more than 0")
+    );
+    assert!(
+        find("contracts", 11, "sales_contact_id")["rule"].as_str().unwrap().contains("client 1")
+    );
     assert!(find("contracts", 12, "amount_due")["rule"].as_str().unwrap().contains("at most"));
-    assert!(find("events", 10, "end_date")["rule"].as_str().unwrap().contains("end after it starts"));
+    assert!(
+        find("events", 10, "end_date")["rule"].as_str().unwrap().contains("end after it starts")
+    );
     assert!(find("events", 11, "client_id")["rule"].as_str().unwrap().contains("contract 2"));
     find("events", 12, "attendees");
     find("events", 13, "location");
-    assert!(find("events", 14, "support_contact_id")["rule"].as_str().unwrap().contains("not SUPPORT"));
+    assert!(
+        find("events", 14, "support_contact_id")["rule"].as_str().unwrap().contains("not SUPPORT")
+    );
     assert_eq!(find("events", 15, "notes")["value"], "a\u{1b}[31mred");
     assert_eq!(find("events", 16, "start_date")["value"], "infinity");
     find("events", 18, "location");
@@ -365,7 +415,14 @@ fn rows_breaking_each_rule_are_refused_each_named_and_nothing_is_written() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|n| format!("{} {} {}", n["table"].as_str().unwrap(), n["id"], n["column"].as_str().unwrap()))
+        .map(|n| {
+            format!(
+                "{} {} {}",
+                n["table"].as_str().unwrap(),
+                n["id"],
+                n["column"].as_str().unwrap()
+            )
+        })
         .collect();
     for want in [
         "employees 12 email",
@@ -422,7 +479,8 @@ fn contracts_follow_client_gives_a_contract_its_clients_sales_contact() {
     );
     assert_eq!(target.scalar("select sales_contact_id from contracts where id = 2"), "2");
     assert_eq!(counts(&r, "contracts"), (4, 4, 0, 0));
-    let h = human_import(&TestDb::new(), &src.url, &["--contracts-follow-client", "--dry-run"]).ok();
+    let h =
+        human_import(&TestDb::new(), &src.url, &["--contracts-follow-client", "--dry-run"]).ok();
     assert!(h.stdout.contains("contracts 2: sales_contact_id 4 -> 2"), "{}", h.stdout);
 }
 
@@ -461,6 +519,8 @@ fn event_times_zone_takes_the_stored_times_as_wall_clock_times_of_the_zone() {
     assert_eq!(r["refused"][0]["column"], "start_date");
     assert!(r["refused"][0]["rule"].as_str().unwrap().contains("does not exist in Europe/Paris"));
     nothing_in(&t3);
-    import(&t3, &src.url, &["--event-times-zone", "Mars/Olympus"]).code(2).stderr_has("unknown time zone");
+    import(&t3, &src.url, &["--event-times-zone", "Mars/Olympus"])
+        .code(2)
+        .stderr_has("unknown time zone");
     nothing_in(&t3);
 }
