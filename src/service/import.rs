@@ -1049,8 +1049,10 @@ pub async fn import(target: &mut PgConnection, opts: &Options) -> Result<Report>
         (Table::Contracts, sql::CONTRACTS, sql::COPY_CONTRACTS, Importer::contract),
         (Table::Events, sql::EVENTS, sql::COPY_EVENTS, Importer::event),
     ];
-    for (_, query, _, each) in steps {
+    for (table, query, _, each) in steps {
+        let started = std::time::Instant::now();
         pass(&mut snap, query, zone, &mut imp, each, None).await?;
+        tracing::debug!(table = table.as_str(), seconds = started.elapsed().as_secs_f64(), "checked");
         // the e-mails are only needed within their table
         if query == sql::CLIENTS {
             imp.emails = Default::default();
@@ -1083,15 +1085,19 @@ pub async fn import(target: &mut PgConnection, opts: &Options) -> Result<Report>
 
     let aside = sql::set_aside(&mut tx).await?;
     for (table, query, copy_sql, each) in steps {
+        let started = std::time::Instant::now();
         let mut copy = tx.copy_in_raw(copy_sql).await?;
         pass(&mut snap, query, zone, &mut imp, each, Some(&mut copy)).await?;
         let n = copy.finish().await.map_err(copy_error)?;
         imp.report.counts.get_mut(table).imported = n;
+        tracing::debug!(table = table.as_str(), seconds = started.elapsed().as_secs_f64(), "copied");
     }
     snap.rollback().await?;
+    let started = std::time::Instant::now();
     sql::put_back(&mut tx, aside).await.map_err(|e| {
         Error::internal("the target database refused the imported rows; nothing was imported", e)
     })?;
+    tracing::debug!(seconds = started.elapsed().as_secs_f64(), "keys and indexes put back");
     for t in Table::ALL {
         let after = imp.max_id[t.index()].max(positions[t.index()]);
         if after > 0 {
