@@ -921,40 +921,73 @@ async fn recognise(src: &mut PgConnection) -> Result<()> {
     Ok(())
 }
 
-/// Streams one query of the source through `each`, one row at a time; with `copy`, each
-/// row's COPY line goes to the target in batches of about 1 MiB.
-async fn pass(
+fn source_rows<'q>(
+    query: &'static str,
+    zone: Option<&str>,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    let q = sqlx::query(query).persistent(false);
+    if query == sql::EVENTS { q.bind(zone.map(str::to_owned)) } else { q }
+}
+
+type Each = fn(&mut Importer, &PgRow, &mut Vec<u8>) -> Result<()>;
+
+/// The first pass: one query of the source through `each`, one row at a time.
+async fn check_pass(
     src: &mut PgConnection,
     query: &'static str,
     zone: Option<&str>,
     imp: &mut Importer,
-    each: fn(&mut Importer, &PgRow, &mut Vec<u8>) -> Result<()>,
-    mut copy: Option<&mut sqlx::postgres::PgCopyIn<&mut PgConnection>>,
+    each: Each,
 ) -> Result<()> {
-    let mut q = sqlx::query(query).persistent(false);
-    if query == sql::EVENTS {
-        q = q.bind(zone.map(str::to_owned));
-    }
-    let mut rows = q.fetch(&mut *src);
-    let mut buf = Vec::with_capacity(1 << 20);
+    let mut rows = source_rows(query, zone).fetch(&mut *src);
+    let mut line = Vec::with_capacity(4096);
     while let Some(row) = rows.try_next().await? {
-        let mark = buf.len();
-        each(imp, &row, &mut buf)?;
-        if copy.is_none() {
-            buf.truncate(mark);
-        } else if buf.len() >= 1 << 20
-            && let Some(c) = copy.as_deref_mut()
-        {
-            c.send(buf.as_slice()).await.map_err(copy_error)?;
-            buf.clear();
-        }
-    }
-    if let Some(c) = copy.as_deref_mut()
-        && !buf.is_empty()
-    {
-        c.send(buf.as_slice()).await.map_err(copy_error)?;
+        line.clear();
+        each(imp, &row, &mut line)?;
     }
     Ok(())
+}
+
+/// The second pass: the same rows as COPY lines, in chunks of about 1 MiB, to the target.
+/// Reading the source and writing the target overlap (a queue of four chunks between them,
+/// so memory stays bounded): while one side waits on its socket, the other goes on.
+async fn copy_pass(
+    src: &mut PgConnection,
+    query: &'static str,
+    zone: Option<&str>,
+    imp: &mut Importer,
+    each: Each,
+    copy: &mut sqlx::postgres::PgCopyIn<&mut PgConnection>,
+) -> Result<()> {
+    const CHUNK: usize = 1 << 20;
+    let (queue, mut chunks) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+    let produce = async move {
+        let mut rows = source_rows(query, zone).fetch(&mut *src);
+        let mut buf = Vec::with_capacity(CHUNK + 4096);
+        while let Some(row) = rows.try_next().await? {
+            each(imp, &row, &mut buf)?;
+            if buf.len() >= CHUNK {
+                let full = std::mem::replace(&mut buf, Vec::with_capacity(CHUNK + 4096));
+                if queue.send(full).await.is_err() {
+                    // the target side failed: its error is the one to report
+                    return Ok(());
+                }
+            }
+        }
+        if !buf.is_empty() {
+            let _ = queue.send(buf).await;
+        }
+        Ok::<(), Error>(())
+    };
+    let consume = async {
+        while let Some(chunk) = chunks.recv().await {
+            copy.send(chunk.as_slice()).await.map_err(copy_error)?;
+        }
+        Ok::<(), Error>(())
+    };
+    let (read, written) = tokio::join!(produce, consume);
+    written?;
+    read
 }
 
 /// A row the checks let through and the target still refused: a rule the checks miss.
@@ -994,7 +1027,7 @@ pub async fn import(target: &mut PgConnection, opts: &Options) -> Result<Report>
     let mut tx = target
         .begin_with(
             "begin; set local statement_timeout = 0; set local lock_timeout = '5s'; \
-             set local enable_memoize = off",
+             set local enable_memoize = off; set local maintenance_work_mem = '256MB'",
         )
         .await?;
     let held: Vec<String> = sql::lock_and_count(&mut tx, !opts.dry_run)
@@ -1051,8 +1084,12 @@ pub async fn import(target: &mut PgConnection, opts: &Options) -> Result<Report>
     ];
     for (table, query, _, each) in steps {
         let started = std::time::Instant::now();
-        pass(&mut snap, query, zone, &mut imp, each, None).await?;
-        tracing::debug!(table = table.as_str(), seconds = started.elapsed().as_secs_f64(), "checked");
+        check_pass(&mut snap, query, zone, &mut imp, each).await?;
+        tracing::debug!(
+            table = table.as_str(),
+            seconds = started.elapsed().as_secs_f64(),
+            "checked"
+        );
         // the e-mails are only needed within their table
         if query == sql::CLIENTS {
             imp.emails = Default::default();
@@ -1087,10 +1124,14 @@ pub async fn import(target: &mut PgConnection, opts: &Options) -> Result<Report>
     for (table, query, copy_sql, each) in steps {
         let started = std::time::Instant::now();
         let mut copy = tx.copy_in_raw(copy_sql).await?;
-        pass(&mut snap, query, zone, &mut imp, each, Some(&mut copy)).await?;
+        copy_pass(&mut snap, query, zone, &mut imp, each, &mut copy).await?;
         let n = copy.finish().await.map_err(copy_error)?;
         imp.report.counts.get_mut(table).imported = n;
-        tracing::debug!(table = table.as_str(), seconds = started.elapsed().as_secs_f64(), "copied");
+        tracing::debug!(
+            table = table.as_str(),
+            seconds = started.elapsed().as_secs_f64(),
+            "copied"
+        );
     }
     snap.rollback().await?;
     let started = std::time::Instant::now();
