@@ -254,11 +254,11 @@ pub async fn lock_and_count(db: &mut PgConnection, lock: bool) -> Result<Vec<(St
     .persistent(false)
     .fetch_one(&mut *db)
     .await?;
-    Ok(["employees", "clients", "contracts", "events"]
+    ["employees", "clients", "contracts", "events"]
         .iter()
         .enumerate()
         .map(|(i, t)| Ok(((*t).to_owned(), row.try_get::<bool, _>(i)?)))
-        .collect::<Result<_>>()?)
+        .collect()
 }
 
 /// What [`set_aside`] dropped, as the statements that put it back, in order.

@@ -1071,12 +1071,7 @@ pub async fn import(target: &mut PgConnection, opts: &Options) -> Result<Report>
         reactivated: serde_json::Map::new(),
     };
     let zone = opts.event_times_zone.as_deref();
-    let steps: [(
-        Table,
-        &'static str,
-        &'static str,
-        fn(&mut Importer, &PgRow, &mut Vec<u8>) -> Result<()>,
-    ); 4] = [
+    let steps: [(Table, &'static str, &'static str, Each); 4] = [
         (Table::Employees, sql::EMPLOYEES, sql::COPY_EMPLOYEES, Importer::employee),
         (Table::Clients, sql::CLIENTS, sql::COPY_CLIENTS, Importer::client),
         (Table::Contracts, sql::CONTRACTS, sql::COPY_CONTRACTS, Importer::contract),
