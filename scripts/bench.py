@@ -473,6 +473,136 @@ def extras_markdown(out):
     return lines
 
 
+# ---- --import: `db import` from a database of the original's schema (spec §14) ------------
+
+ORIGINAL_SCHEMA = os.path.join(ROOT, "tests", "fixtures", "python-original", "python_schema_0d47bbb3cd0c.sql")
+# the original's hash of "Secret123!" (argon2-cffi defaults), for every generated employee
+PYTHON_HASH = "$argon2id$v=19$m=65536,t=3,p=4$SE8xpgi/USv+eCkj1IjUMg$xgO9R2c5zh92FT9rgBRxgd47py66kB36LdfzZXrASCs"
+
+
+def original_rows_sql(scale):
+    """The benchmark's company (as `db seed`: 1,000 employees, 100,000 clients, 300,000
+    contracts, 1,000,000 events at scale 1) in the original's schema, every row valid, with
+    its sequences ahead of the highest ids as a real one's are."""
+    e, c, k, v = (max(1, int(n * scale)) for n in (1000, 100_000, 300_000, 1_000_000))
+    sales = max(1, e * 45 // 100)  # ids 1..5%: MANAGEMENT, then SALES, then SUPPORT
+    mgmt = max(1, e // 20)
+    support0 = mgmt + sales + 1
+    supports = max(1, e - support0 + 1)
+    return f"""
+insert into employees (id, first_name, last_name, email, role, password_hash, created_at, is_active, deactivated_at, reactivated_at)
+select i, 'First' || i, 'Last' || i, 'employee' || i || '@bench.example',
+       (case when i <= {mgmt} then 'MANAGEMENT' when i < {support0} then 'SALES' else 'SUPPORT' end)::role,
+       '{PYTHON_HASH}', '2024-01-01'::timestamptz + i * interval '1 minute', i % 97 <> 0,
+       case when i % 97 = 0 then '2025-01-01'::timestamptz end, null
+from generate_series(1, {e}) i;
+insert into clients (id, email, phone, company_name, sales_contact_id, created_at, first_name, last_name, updated_at)
+select i, 'client' || i || '@example.com', case when i % 3 = 0 then '+33 6 12 34 ' || lpad((i % 10000)::text, 4, '0') end,
+       case when i % 2 = 0 then 'Company ' || i end, {mgmt} + 1 + i % {sales},
+       '2024-02-01'::timestamptz + i * interval '10 seconds', 'Client' || i, 'Name' || i,
+       case when i % 4 = 0 then '2025-02-01'::timestamptz + i * interval '1 second' end
+from generate_series(1, {c}) i;
+insert into contracts (id, client_id, sales_contact_id, total_amount, amount_due, is_signed, created_at, updated_at)
+select i, 1 + i % {c}, {mgmt} + 1 + (1 + i % {c}) % {sales}, 1000 + i % 5000, (i % 3) * 100 + 0.50,
+       i % 5 <> 0, '2024-03-01'::timestamptz + i * interval '5 seconds',
+       case when i % 2 = 0 then '2025-03-01'::timestamptz + i * interval '1 second' end
+from generate_series(1, {k}) i;
+insert into events (id, contract_id, client_id, support_contact_id, start_date, end_date, location, attendees, notes, created_at, updated_at)
+select i, 1 + (i * 5 + 1) % {k}, 1 + (1 + (i * 5 + 1) % {k}) % {c},
+       case when i % 7 <> 0 then {support0} + i % {supports} end,
+       '2025-06-01'::timestamptz + (i % 50000) * interval '1 hour', '2025-06-01'::timestamptz + (i % 50000) * interval '1 hour' + interval '3 hours',
+       'Room ' || (i % 500), i % 300, case when i % 3 = 0 then 'Notes for event ' || i end,
+       '2025-04-01'::timestamptz + i * interval '1 second', null
+from generate_series(1, {v}) i;
+select setval('employees_id_seq', {e} + 3), setval('clients_id_seq', {c} + 2),
+       setval('contracts_id_seq', {k}), setval('events_id_seq', {v} + 10);
+analyze;
+"""
+
+
+def pg_tool(name):
+    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None)
+    if not found:
+        sys.exit(f"{name} not found (PostgreSQL's client programs are needed for --import)")
+    return found
+
+
+def import_section(scale, runs=2):
+    """`db import` of the full-size company against `pg_dump --format=custom | pg_restore` of
+    the same source, on the zero-config cluster: wall time of each (best of `runs`) and the
+    import's peak RSS (GNU time)."""
+    w = World(scale)
+    try:
+        w.run(["db", "migrate"])  # creates and starts the cluster
+        sock = os.path.join(w.dir, "data", "postgres", "run")
+        _, _, prefix = as_postgres_if_root()
+        psql, pg_dump, pg_restore = pg_tool("psql"), pg_tool("pg_dump"), pg_tool("pg_restore")
+
+        def sql(db, text=None, file=None):
+            args = prefix + [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", sock, "-U", "postgres", "-d", db]
+            args += ["-f", file] if file else ["-c", text]
+            subprocess.run(args, check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+
+        print(f"scale {scale}: building a source of the original's schema…", file=sys.stderr)
+        sql("postgres", "create database original")
+        sql("original", file=ORIGINAL_SCHEMA)
+        t = time.perf_counter()
+        fd, gen = tempfile.mkstemp(prefix="epicevents-original-", suffix=".sql", dir=w.dir)
+        os.write(fd, original_rows_sql(scale).encode())
+        os.close(fd)
+        os.chmod(gen, 0o644)
+        sql("original", file=gen)
+        sql("original", "checkpoint")
+        print(f"  built in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+        dump_times, import_times, rss = [], [], []
+        for i in range(runs):
+            sql("postgres", "drop database if exists copy")
+            sql("postgres", "create database copy")
+            t = time.perf_counter()
+            subprocess.run(prefix + ["sh", "-c", f"'{pg_dump}' --format=custom -h '{sock}' -U postgres original "
+                                     f"| '{pg_restore}' -h '{sock}' -U postgres -d copy"], check=True)
+            dump_times.append(time.perf_counter() - t)
+            sql("postgres", "drop database copy")
+            sql("postgres", "checkpoint")
+            sql("postgres", "drop database if exists target")
+            sql("postgres", "create database target")
+            target = f"postgresql://postgres@localhost/target?host={sock}"
+            env = dict(w.env(), DATABASE_URL=target, EPICCRM_JWT_SECRET="bench-secret-" + "x" * 40)
+            subprocess.run([BIN, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+            fd, rss_file = tempfile.mkstemp(prefix="epicevents-rss-")
+            os.close(fd)
+            t = time.perf_counter()
+            p = subprocess.run([GNU_TIME, "-f", "%M", "-o", rss_file, "--", BIN, "--json", "db", "import",
+                                "--from", f"postgresql+psycopg2://postgres@localhost/original?host={sock}"]
+                               if GNU_TIME else [BIN, "--json", "db", "import", "--from",
+                                                 f"postgresql+psycopg2://postgres@localhost/original?host={sock}"],
+                               env=env, capture_output=True, text=True)
+            import_times.append(time.perf_counter() - t)
+            if p.returncode != 0:
+                sys.exit(f"db import failed ({p.returncode}): {p.stderr.strip()}")
+            if GNU_TIME:
+                rss.append(int(open(rss_file).read().split()[-1]) / 1024)
+            os.unlink(rss_file)
+            counts = json.loads(p.stdout)["counts"]
+            sql("postgres", "checkpoint")
+            print(f"  run {i + 1}: pg_dump | pg_restore {dump_times[-1]:.1f} s, db import {import_times[-1]:.1f} s"
+                  + (f", peak RSS {rss[-1]:.1f} MiB" if rss else ""), file=sys.stderr)
+        d, m = min(dump_times), min(import_times)
+        n = {t: counts[t]["imported"] for t in ("employees", "clients", "contracts", "events")}
+        lines = [f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
+                 f"PostgreSQL local socket (zero-config cluster); release build; {time.strftime('%Y-%m-%d')}.",
+                 f"Command: `python3 scripts/bench.py --import` (scale {scale}: {n['employees']:,} employees, "
+                 f"{n['clients']:,} clients, {n['contracts']:,} contracts, {n['events']:,} events in the "
+                 "original's schema; best of "
+                 f"{runs} runs each).", "",
+                 "| from the same source | seconds | ratio | peak RSS MiB |", "| --- | ---: | ---: | ---: |",
+                 f"| `pg_dump --format=custom \\| pg_restore` | {d:.1f} | 1.00× | |",
+                 f"| `epicevents db import` | {m:.1f} | {m / d:.2f}× | {max(rss) if rss else float('nan'):.1f} |"]
+        return "\n".join(lines)
+    finally:
+        w.close()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scales", default="1,0.1", help="comma-separated seed scales (default 1,0.1)")
@@ -484,10 +614,23 @@ def main():
     ap.add_argument("--only", metavar="REGEX",
                     help="only the direct cases whose name matches REGEX; with --write, their table "
                          "goes into its own section of docs/performance.md (bench-only markers)")
+    ap.add_argument("--import", dest="import_only", action="store_true",
+                    help="only time `db import` of the full-size company from the original's schema "
+                         "against pg_dump | pg_restore of the same source (at the first scale)")
     opts = ap.parse_args()
     build()
     if opts.only:
         return only_section(opts)
+    if opts.import_only:
+        table = import_section(float(opts.scales.split(",")[0]))
+        print(table)
+        if opts.write:
+            path = os.path.join(ROOT, "docs", "performance.md")
+            doc = open(path).read()
+            start, end = "<!-- import:start -->", "<!-- import:end -->"
+            doc = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: f"{start}\n{table}\n{end}", doc, flags=re.S)
+            open(path, "w").write(doc)
+        return
     if opts.compare:
         w = World(float(opts.scales.split(",")[0]))
         try:

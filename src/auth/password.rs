@@ -56,6 +56,23 @@ pub async fn verify(password: &Password, stored_hash: &str) -> Result<bool> {
     .await
 }
 
+/// Whether a stored hash was made with other parameters than today's (a hash copied from the
+/// Python original by `db import`: argon2-cffi's m=64 MiB, t=3, p=4). Such a hash costs more
+/// to check than a new one, so a successful login replaces it (spec §14); an unparsable hash
+/// is left alone (it never verifies anyway).
+pub fn needs_rehash(stored_hash: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(stored_hash) else { return false };
+    let Ok(params) = argon2::Params::try_from(&parsed) else { return false };
+    let today = argon2::Params::default();
+    parsed.algorithm.as_str() != argon2::Algorithm::Argon2id.as_str()
+        || parsed.version != Some(argon2::Version::V0x13.into())
+        || params.m_cost() != today.m_cost()
+        || params.t_cost() != today.t_cost()
+        || params.p_cost() != today.p_cost()
+        || params.output_len().unwrap_or(argon2::Params::DEFAULT_OUTPUT_LEN)
+            != today.output_len().unwrap_or(argon2::Params::DEFAULT_OUTPUT_LEN)
+}
+
 /// A valid hash of a random password, verified against when the email is unknown so that
 /// an unknown email costs as much time as a wrong password.
 pub fn dummy_hash() -> &'static str {
@@ -74,6 +91,18 @@ mod tests {
         assert!(verify(&p, &h).await.unwrap());
         assert!(!verify(&Password::parse("Secret123?").unwrap(), &h).await.unwrap());
         assert!(!verify(&p, "garbage").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn only_hashes_of_other_parameters_need_a_rehash() {
+        // argon2-cffi's defaults, as the Python original stored them (its "Secret123!")
+        let python = "$argon2id$v=19$m=65536,t=3,p=4$SE8xpgi/USv+eCkj1IjUMg$xgO9R2c5zh92FT9rgBRxgd47py66kB36LdfzZXrASCs";
+        let p = Password::parse("Secret123!").unwrap();
+        assert!(verify(&p, python).await.unwrap(), "argon2 reads the parameters from the hash");
+        assert!(needs_rehash(python));
+        assert!(!needs_rehash(&hash(&p).await.unwrap()));
+        assert!(!needs_rehash(dummy_hash()));
+        assert!(!needs_rehash("garbage"));
     }
 
     #[tokio::test]

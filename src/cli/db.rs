@@ -1,4 +1,4 @@
-//! `db migrate`, `db status`, `db stop`, `db seed`, `db backup`, `db restore`: the operator's
+//! `db migrate`, `db status`, `db import`, `db stop`, `db seed`, `db backup`, `db restore`: the operator's
 //! commands, no session needed. They work on the database itself (`DATABASE_URL` or the
 //! zero-config cluster), whatever `EPICCRM_SERVER` says.
 
@@ -23,6 +23,9 @@ pub enum DbCmd {
     /// Show where the database is and which migrations are applied
     #[command(after_help = "Examples:\n  epicevents db status\n  epicevents --json db status")]
     Status,
+    /// Move a company from the Python original's database into this one (empty, migrated)
+    #[command(after_help = super::import::AFTER_HELP)]
+    Import(super::import::Import),
     /// Stop the local zero-config PostgreSQL server (when DATABASE_URL is not set)
     #[command(after_help = "Example:\n  epicevents db stop")]
     Stop,
@@ -76,6 +79,7 @@ impl DbCmd {
                 ctx.out.done(&human, json!({ "applied": n, "total": total }))
             }
             DbCmd::Status => status(ctx).await,
+            DbCmd::Import(c) => c.run(ctx).await,
             DbCmd::Seed { scale } => {
                 let started = std::time::Instant::now();
                 let s = crate::service::seed::seed(ctx.database().conn().await?, scale).await?;

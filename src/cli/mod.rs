@@ -11,6 +11,7 @@ mod db;
 mod demo;
 mod employee;
 mod event;
+mod import;
 pub mod input;
 mod man;
 mod serve;
@@ -102,7 +103,7 @@ pub enum Command {
     /// The audit trail of changes (MANAGEMENT)
     #[command(subcommand)]
     Audit(audit::AuditCmd),
-    /// Database maintenance: migrate, status, stop, seed, backup, restore (no session needed)
+    /// Database maintenance: migrate, status, import, stop, seed, backup, restore (no session needed)
     #[command(subcommand)]
     Db(db::DbCmd),
     /// Run the CRM as a server: users then need only its address (EPICCRM_SERVER)

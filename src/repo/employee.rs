@@ -155,6 +155,23 @@ pub async fn update(
     .map_err(on_delete(id))
 }
 
+/// Replaces a hash of other parameters by one of today's (a login, spec §14), only if it is
+/// still the hash that was checked: a password changed meanwhile is never overwritten.
+/// Whether it was replaced.
+pub async fn rehash(db: &mut PgConnection, id: i64, old: &str, new: &str) -> Result<bool> {
+    let done = sqlx::query!(
+        "update employees set password_hash = $3 where id = $1 and password_hash = $2",
+        id,
+        old,
+        new
+    )
+    .persistent(false)
+    .execute(db)
+    .await
+    .map_err(on_write)?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Sets the password hash; the changed row, or `None` when it does not exist.
 pub async fn set_password_hash(
     db: &mut PgConnection,

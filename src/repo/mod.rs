@@ -15,6 +15,7 @@ pub mod contract;
 pub mod employee;
 pub mod event;
 pub mod idempotency;
+pub mod import;
 pub mod installation;
 pub mod payment;
 pub mod session;

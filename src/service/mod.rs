@@ -15,6 +15,7 @@ pub mod demo;
 pub mod employee;
 pub mod event;
 pub mod idempotency;
+pub mod import;
 pub mod preflight;
 pub mod seed;
 pub mod session;

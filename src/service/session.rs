@@ -150,6 +150,16 @@ pub async fn login(
         tx.commit(None).await?;
         return Err(deactivated());
     }
+    // A hash of other parameters (copied by `db import`): replaced by one of today's, so that
+    // this account costs what a new one does from the next login on (spec §14). Hashed
+    // outside any transaction; the guarded update (committed with the session) changes nothing
+    // if the password was changed meanwhile.
+    if password::needs_rehash(&creds.password_hash) {
+        tx.commit(None).await?;
+        let new = password::hash(&req.password).await?;
+        tx = Tx::begin(conn).await?;
+        repo::employee::rehash(&mut tx, creds.id, &creds.password_hash, &new).await?;
+    }
     let session = Uuid::new_v4();
     let started = repo::session::create_session(&mut tx, session, creds.id).await?;
     let tokens = issue_pair(&mut tx, jwt, creds.id, session, session_end(started, policy)).await?;

@@ -19,6 +19,7 @@ mod embedded;
 mod employee;
 mod events;
 mod hardening;
+mod import;
 // GNOME Keyring in a D-Bus session of its own: Linux only
 #[cfg(target_os = "linux")]
 mod keyring;
