@@ -105,7 +105,7 @@ fn help_and_hints_say_the_same_things_the_same_way() {
     let db = TestDb::new();
     let u = db.user();
     let top = u.run(["--help"]).ok().stdout;
-    assert!(top.contains("migrate, status, stop, seed, backup, restore"), "{top}");
+    assert!(top.contains("migrate, status, import, stop, seed, backup, restore"), "{top}");
     let c = crm();
     for (args, help) in [
         (vec!["client", "update", "1"], "epicevents client update --help"),
