@@ -918,6 +918,7 @@ impl User {
     }
 
     /// The keyring user of this user's direct-mode session (one per database).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))] // the keyring tests are Linux-only
     pub fn keyring_account(&self) -> String {
         let url = self.envs.iter().find(|(k, _)| k == "DATABASE_URL").map(|(_, v)| v.as_str());
         epicevents::auth::store::Scope::of_database_url(url.expect("a direct-mode user")).account()
