@@ -1,5 +1,6 @@
 //! Linux and macOS (any Unix): modes from creation, `O_NOFOLLOW`, credentials of a child,
 //! SIGTERM and SIGINT, and the system's keyring.
+#![cfg(unix)]
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
